@@ -1,0 +1,139 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
+import { OUTPUT_KEYS, type OutputName, processorStackName } from '../../lib/config/names.ts';
+import type { StageConfig } from '../../lib/config/stage-config.ts';
+import { ToolError } from './cli.ts';
+
+export const SERVICES = ['s3', 'sqs', 'dynamodb', 'cloudformation', 'cloudwatch', 'logs'] as const;
+export type Service = (typeof SERVICES)[number];
+
+/** Region and endpoints the tool's SDK clients use. */
+export interface AwsTarget {
+  readonly region: string;
+  readonly endpoints: Partial<Record<Service, string>>;
+}
+
+/** Parses repeated `--endpoint svc=url` flags; a typo in the service or URL is a usage error. */
+export function parseEndpoints(raw: readonly string[] | undefined): Partial<Record<Service, string>> {
+  const endpoints: Partial<Record<Service, string>> = {};
+  for (const entry of raw ?? []) {
+    const at = entry.indexOf('=');
+    const service = entry.slice(0, at) as Service;
+    const url = entry.slice(at + 1);
+    if (at < 0 || !SERVICES.includes(service)) {
+      throw new ToolError(
+        `--endpoint "${entry}": expected <service>=<url> with service one of ${SERVICES.join(', ')}`,
+        2,
+      );
+    }
+    if (!URL.canParse(url)) throw new ToolError(`--endpoint "${entry}": "${url}" is not a URL`, 2);
+    endpoints[service] = url;
+  }
+  return endpoints;
+}
+
+/**
+ * SDK client settings for one service. A loopback endpoint (the local environment's emulators) gets throwaway
+ * credentials so that the tools run there without an AWS profile; real endpoints use the normal credential chain.
+ */
+export function clientConfig(target: AwsTarget, service: Service) {
+  const endpoint = target.endpoints[service];
+  const local =
+    endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(endpoint);
+  return {
+    region: target.region,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(service === 's3' && endpoint !== undefined ? { forcePathStyle: true } : {}),
+    ...(local ? { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } : {}),
+  };
+}
+
+/** The stage a tool acts on: its reviewed configuration, the region to call and the stack that holds its names. */
+export interface StageContext {
+  readonly stage: StageConfig;
+  readonly target: AwsTarget;
+  readonly stackName: string;
+}
+
+/**
+ * Resolves `--stage` against lib/config. The region is `--region`, else AWS_REGION, else the stage's configured
+ * region: bin/ may deploy a stage elsewhere through context, and the operator's shell knows where it went.
+ */
+export function stageContext(args: {
+  readonly stage?: string | undefined;
+  readonly region?: string | undefined;
+  readonly endpoint?: readonly string[] | undefined;
+  readonly env?: NodeJS.ProcessEnv | undefined;
+}): StageContext {
+  if (!args.stage)
+    throw new ToolError('--stage is required (one of the stages in lib/config); see --help', 2);
+  const config = loadAppConfig();
+  let stage: StageConfig;
+  try {
+    stage = stageByName(config, args.stage);
+  } catch (error) {
+    throw new ToolError((error as Error).message.replace(/^Invalid configuration:\n\s*- /, ''), 2);
+  }
+  const env = args.env ?? process.env;
+  const region = args.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? stage.region;
+  return {
+    stage,
+    target: { region, endpoints: parseEndpoints(args.endpoint) },
+    stackName: processorStackName(config.project, stage),
+  };
+}
+
+export type StageOutputs = Partial<Record<OutputName, string>>;
+
+/**
+ * The names a tool needs. Explicit flags win (and, when they cover everything, CloudFormation is never called,
+ * which is how the tools run against the local environment); the rest come from the stage stack's outputs.
+ */
+export async function resolveOutputs<const N extends OutputName>(
+  context: StageContext,
+  needed: readonly N[],
+  explicit: StageOutputs,
+  cloudFormation: CloudFormationClient = new CloudFormationClient(
+    clientConfig(context.target, 'cloudformation'),
+  ),
+): Promise<Record<N, string>> {
+  const missing = needed.filter((name) => !explicit[name]);
+  let fromStack: StageOutputs = {};
+  if (missing.length > 0) fromStack = await readStackOutputs(context, cloudFormation);
+  const resolved = {} as Record<N, string>;
+  for (const name of needed) {
+    const value = explicit[name] ?? fromStack[name];
+    if (!value) {
+      throw new ToolError(
+        `stack ${context.stackName} has no output "${OUTPUT_KEYS[name]}"; is the deployed stack older than this tool?`,
+      );
+    }
+    resolved[name] = value;
+  }
+  return resolved;
+}
+
+async function readStackOutputs(
+  context: StageContext,
+  cloudFormation: CloudFormationClient,
+): Promise<StageOutputs> {
+  let outputs: { OutputKey?: string; OutputValue?: string }[];
+  try {
+    const response = await cloudFormation.send(new DescribeStacksCommand({ StackName: context.stackName }));
+    outputs = response.Stacks?.[0]?.Outputs ?? [];
+  } catch (error) {
+    if (error instanceof Error && /does not exist/.test(error.message)) {
+      throw new ToolError(
+        `stack ${context.stackName} not found in ${context.target.region}: is stage "${context.stage.stageName}" deployed there, and are the credentials for its account? (--region overrides the region)`,
+      );
+    }
+    throw error;
+  }
+  const byKey = new Map(outputs.map((o) => [o.OutputKey, o.OutputValue]));
+  const result: Record<string, string> = {};
+  for (const [name, key] of Object.entries(OUTPUT_KEYS)) {
+    const value = byKey.get(key);
+    if (value) result[name] = value;
+  }
+  return result as StageOutputs;
+}
