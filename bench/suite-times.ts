@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { summarise, type TimingSummary } from './lib/stats.ts';
+
+const ROOT = path.join(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+
+/**
+ * Environment of a child command: node_modules/.bin first on PATH, as `npm run` sets it, so `cdk` and the app it
+ * spawns run the pinned CLI under the pinned Node 24 whatever Node started the bench.
+ */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}`, ...extra };
+}
+
+/** Runs a command to completion and returns its wall time; a non-zero exit is an error with its output's tail. */
+export function timeCommand(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const elapsed = performance.now() - started;
+      if (code === 0) resolve(elapsed);
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`));
+    });
+  });
+}
+
+/**
+ * `cdk synth` of an app into a throwaway directory. Notices are off because fetching them needs the network, which
+ * would add a timeout to every run here and is not part of synthesizing.
+ */
+function synthOnce(app?: string): Promise<number> {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
+  const args = ['synth', '--quiet', '--no-notices', '--output', out, ...(app ? ['--app', app] : [])];
+  return timeCommand(path.join(BIN, 'cdk'), args).finally(() =>
+    rmSync(out, { recursive: true, force: true }),
+  );
+}
+
+export interface SynthTimes {
+  /** `npx cdk synth` of the whole app (bin/app.ts: pipeline, three stages, cdk-nag). */
+  readonly app: TimingSummary;
+  /** The same CLI synthesizing a one-resource app: the fixed cost every synth pays. */
+  readonly minimalApp: TimingSummary;
+}
+
+/** Alternates app and reference synths so background load on a shared machine hits both alike. */
+export async function measureSynth(runs: number): Promise<SynthTimes> {
+  const app: number[] = [];
+  const minimal: number[] = [];
+  const minimalApp = `node ${path.join('bench', 'reference', 'minimal-app.ts')}`;
+  for (let i = 0; i < runs; i++) {
+    app.push(await synthOnce());
+    minimal.push(await synthOnce(minimalApp));
+  }
+  return { app: summarise(app), minimalApp: summarise(minimal) };
+}
+
+export interface TestSuiteTime {
+  readonly wallMs: number;
+  readonly files: number;
+  readonly tests: number;
+  /** The slowest test files by their own duration: where the suite's time goes. */
+  readonly slowestFiles: readonly { readonly file: string; readonly ms: number }[];
+}
+
+interface VitestJsonReport {
+  readonly numTotalTests: number;
+  readonly testResults: readonly {
+    readonly name: string;
+    readonly startTime: number;
+    readonly endTime: number;
+  }[];
+}
+
+/**
+ * `npm test` exactly as a developer runs it, plus vitest's JSON reporter (next to the default one) for the per-file
+ * breakdown. One run: it takes long enough that its own noise is small next to its size.
+ */
+export async function measureTestSuite(): Promise<TestSuiteTime> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-test-'));
+  const reportFile = path.join(dir, 'vitest.json');
+  try {
+    const wallMs = await timeCommand('npm', [
+      'test',
+      '--',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${reportFile}`,
+    ]);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as VitestJsonReport;
+    const slowestFiles = report.testResults
+      .map((r) => ({ file: path.relative(ROOT, r.name), ms: r.endTime - r.startTime }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 5);
+    return { wallMs, files: report.testResults.length, tests: report.numTotalTests, slowestFiles };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
