@@ -1,0 +1,64 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config.ts';
+import type { Processor } from './processor.ts';
+
+export interface IntegTestRoleProps {
+  /** The stage's configuration; `integTestTrustedAccount` is the only account that may assume the role. */
+  readonly config: StageConfig;
+  /** The processor whose bucket and table the tests exercise. */
+  readonly processor: Processor;
+}
+
+/** Key prefix the post-deploy integration tests write under; nothing else in the bucket is theirs. */
+export const INTEG_TEST_PREFIX = 'integ-tests/';
+
+/**
+ * The role post-deploy integration tests assume: put and delete objects under `integ-tests/`, read records from
+ * the table, and use the two keys only as far as those calls need. Nothing else.
+ */
+export class IntegTestRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: IntegTestRoleProps) {
+    super(scope, id);
+    const { config, processor } = props;
+    const region = Stack.of(this).region;
+    const via = (service: string) => ({
+      StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` },
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.AccountPrincipal(config.integTestTrustedAccount),
+      description: `Post-deploy integration tests of the S3 object processor (${config.stageName})`,
+      inlinePolicies: {
+        IntegrationTests: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'WriteTestObjects',
+              actions: ['s3:PutObject', 's3:DeleteObject'],
+              resources: [processor.bucket.arnForObjects(`${INTEG_TEST_PREFIX}*`)],
+            }),
+            new iam.PolicyStatement({
+              sid: 'EncryptTestObjects',
+              actions: ['kms:GenerateDataKey'],
+              resources: [processor.objectsKey.keyArn],
+              conditions: via('s3'),
+            }),
+            new iam.PolicyStatement({
+              sid: 'ReadRecords',
+              actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+              resources: [processor.table.tableArn],
+            }),
+            new iam.PolicyStatement({
+              sid: 'DecryptRecords',
+              actions: ['kms:Decrypt'],
+              resources: [processor.tableKey.keyArn],
+              conditions: via('dynamodb'),
+            }),
+          ],
+        }),
+      },
+    });
+  }
+}

@@ -1,0 +1,243 @@
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { PROCESSOR_METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME } from '../config/processor-environment.ts';
+import type { StageConfig } from '../config/stage-config.ts';
+import type { Processor } from './processor.ts';
+
+export interface ProcessorMonitoringProps {
+  /** The stage's configuration: thresholds and the alarm e-mail. */
+  readonly config: StageConfig;
+  /** The processor to watch. */
+  readonly processor: Processor;
+}
+
+/** Metric names the processor publishes through Powertools EMF (services/processor). */
+export const PROCESSOR_EMF_METRICS = [
+  'ObjectsProcessed',
+  'ObjectsRejected',
+  'ObjectsDeleted',
+  'StaleEventsSkipped',
+  'RecordFailures',
+] as const;
+
+const FIVE_MINUTES = Duration.minutes(5);
+const WRITE_OPERATIONS = [dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM];
+
+/**
+ * Alarms, the encrypted alarm topic and the dashboard of one stage. Hand-written rather than
+ * cdk-monitoring-constructs: see README "Configure" for why.
+ */
+export class ProcessorMonitoring extends Construct {
+  readonly alarmTopic: sns.Topic;
+  readonly topicKey: kms.Key;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly throttlesAlarm: cloudwatch.Alarm;
+  readonly durationAlarm: cloudwatch.Alarm;
+  readonly oldestMessageAlarm: cloudwatch.Alarm;
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+  readonly tableThrottleAlarm: cloudwatch.Alarm;
+  readonly tableSystemErrorsAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ProcessorMonitoringProps) {
+    super(scope, id);
+    const { config, processor } = props;
+    const a = config.alarms;
+
+    this.topicKey = new kms.Key(this, 'AlarmTopicKey', {
+      description: `Encrypts alarm and budget notifications (${config.stageName})`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    // CloudWatch alarms and AWS Budgets publish as services: they need the topic key, only from this account.
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowNotifyingServices',
+        principals: [
+          new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+          new iam.ServicePrincipal('budgets.amazonaws.com'),
+        ],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    if (a.email !== undefined) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(a.email));
+
+    const fn = processor.function;
+    this.errorsAlarm = fn
+      .metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM })
+      .createAlarm(this, 'FunctionErrorsAlarm', {
+        alarmDescription: `Processor errors >= ${a.functionErrors} in 5 minutes: see the function's JSON logs`,
+        threshold: a.functionErrors,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.throttlesAlarm = fn
+      .metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM })
+      .createAlarm(this, 'FunctionThrottlesAlarm', {
+        alarmDescription: `Processor throttles >= ${a.functionThrottles} in 5 minutes: reserved concurrency too low?`,
+        threshold: a.functionThrottles,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    const durationThresholdMs = Math.round(
+      (config.processor.timeoutSeconds * 1000 * a.durationP99PercentOfTimeout) / 100,
+    );
+    this.durationAlarm = fn
+      .metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99) })
+      .createAlarm(this, 'FunctionDurationP99Alarm', {
+        alarmDescription: `Processor p99 duration >= ${a.durationP99PercentOfTimeout}% of its ${config.processor.timeoutSeconds}s timeout`,
+        threshold: durationThresholdMs,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.oldestMessageAlarm = processor.ingestQueue
+      .metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM })
+      .createAlarm(this, 'IngestOldestMessageAlarm', {
+        alarmDescription: `Oldest ingest message older than ${a.oldestMessageAgeSeconds}s: the processor falls behind`,
+        threshold: a.oldestMessageAgeSeconds,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.deadLetterAlarm = processor.deadLetterQueue
+      .metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      })
+      .createAlarm(this, 'DeadLetterMessagesAlarm', {
+        alarmDescription: `Dead-letter queue holds >= ${a.deadLetterMessages} message(s): inspect and redrive (README "Operate")`,
+        threshold: a.deadLetterMessages,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.tableThrottleAlarm = new cloudwatch.Alarm(this, 'TableThrottledRequestsAlarm', {
+      metric: processor.table.metricThrottledRequestsForOperations({
+        operations: WRITE_OPERATIONS,
+        period: FIVE_MINUTES,
+      }),
+      alarmDescription:
+        'DynamoDB throttled PutItem/UpdateItem requests (the SDK retries; sustained means capacity)',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.tableSystemErrorsAlarm = new cloudwatch.Alarm(this, 'TableSystemErrorsAlarm', {
+      metric: processor.table.metricSystemErrorsForOperations({
+        operations: WRITE_OPERATIONS,
+        period: FIVE_MINUTES,
+      }),
+      alarmDescription: 'DynamoDB system errors on PutItem/UpdateItem (service side; messages are retried)',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    const action = new SnsAction(this.alarmTopic);
+    for (const alarm of this.alarms) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+
+    const emf = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: PROCESSOR_METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: PROCESSOR_SERVICE_NAME },
+        statistic: cloudwatch.Stats.SUM,
+        period: FIVE_MINUTES,
+      });
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(6),
+      widgets: [
+        [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 })],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Objects (processor metrics)',
+            left: PROCESSOR_EMF_METRICS.map(emf),
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Function invocations, errors, throttles',
+            left: [
+              fn.metricInvocations({ period: FIVE_MINUTES }),
+              fn.metricErrors({ period: FIVE_MINUTES }),
+              fn.metricThrottles({ period: FIVE_MINUTES }),
+            ],
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Function duration',
+            left: [
+              fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(50) }),
+              fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99) }),
+            ],
+            leftAnnotations: [{ value: durationThresholdMs, label: 'p99 alarm' }],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Queues',
+            left: [
+              processor.ingestQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES }),
+              processor.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES }),
+            ],
+            right: [processor.ingestQueue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES })],
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'DynamoDB writes',
+            left: [
+              processor.table.metricConsumedWriteCapacityUnits({ period: FIVE_MINUTES }),
+              processor.table.metricThrottledRequestsForOperations({
+                operations: WRITE_OPERATIONS,
+                period: FIVE_MINUTES,
+              }),
+              processor.table.metricSystemErrorsForOperations({
+                operations: WRITE_OPERATIONS,
+                period: FIVE_MINUTES,
+              }),
+            ],
+            width: 24,
+          }),
+        ],
+      ],
+    });
+  }
+
+  /** Every alarm of the stage (each has the topic as alarm and OK action). */
+  get alarms(): cloudwatch.Alarm[] {
+    return [
+      this.errorsAlarm,
+      this.throttlesAlarm,
+      this.durationAlarm,
+      this.oldestMessageAlarm,
+      this.deadLetterAlarm,
+      this.tableThrottleAlarm,
+      this.tableSystemErrorsAlarm,
+    ];
+  }
+}

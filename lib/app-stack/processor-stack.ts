@@ -1,0 +1,64 @@
+import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { OUTPUT_KEYS, type OutputName } from '../config/names.ts';
+import type { StageConfig } from '../config/stage-config.ts';
+import { IntegTestRole } from './integ-test-role.ts';
+import { Processor } from './processor.ts';
+import { ProcessorMonitoring } from './processor-monitoring.ts';
+
+export interface ProcessorStackProps extends StackProps {
+  /** The stage's validated configuration (from `loadAppConfig`). */
+  readonly config: StageConfig;
+  /** Project name, used for the `project` cost-allocation tag. */
+  readonly project: string;
+}
+
+/** Cost-allocation tag keys; activate them once in the Billing console so budgets and Cost Explorer can filter. */
+export const COST_TAG_KEYS = { project: 'project', stage: 'stage' } as const;
+
+/**
+ * One stage of the S3 object processor. The stack only composes constructs and publishes outputs: the outputs are
+ * the contract through which the pipeline, the integration tests and operators find the stage's resources.
+ */
+export class ProcessorStack extends Stack {
+  readonly processor: Processor;
+  readonly monitoring: ProcessorMonitoring;
+  readonly integTestRole: IntegTestRole;
+  readonly outputs: Record<OutputName, CfnOutput>;
+
+  constructor(scope: Construct, id: string, props: ProcessorStackProps) {
+    super(scope, id, props);
+    const { config, project } = props;
+    Tags.of(this).add(COST_TAG_KEYS.project, project);
+    Tags.of(this).add(COST_TAG_KEYS.stage, config.stageName);
+
+    this.processor = new Processor(this, 'Processor', { config });
+    this.monitoring = new ProcessorMonitoring(this, 'Monitoring', { config, processor: this.processor });
+    this.integTestRole = new IntegTestRole(this, 'IntegTestRole', { config, processor: this.processor });
+
+    const output = (name: OutputName, value: string, description: string) =>
+      new CfnOutput(this, OUTPUT_KEYS[name], { value, description });
+    this.outputs = {
+      bucketName: output('bucketName', this.processor.bucket.bucketName, 'Objects bucket (uploads)'),
+      tableName: output('tableName', this.processor.table.tableName, 'Object records table'),
+      ingestQueueUrl: output('ingestQueueUrl', this.processor.ingestQueue.queueUrl, 'Ingest queue'),
+      deadLetterQueueUrl: output(
+        'deadLetterQueueUrl',
+        this.processor.deadLetterQueue.queueUrl,
+        'Dead-letter queue (redrive from here)',
+      ),
+      integTestRoleArn: output(
+        'integTestRoleArn',
+        this.integTestRole.role.roleArn,
+        'Role the post-deploy integration tests assume',
+      ),
+      dashboardName: output('dashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard'),
+      functionName: output('functionName', this.processor.function.functionName, 'Processor function'),
+      alarmTopicArn: output(
+        'alarmTopicArn',
+        this.monitoring.alarmTopic.topicArn,
+        'Alarm notifications topic',
+      ),
+    };
+  }
+}

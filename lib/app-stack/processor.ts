@@ -1,0 +1,418 @@
+import { Aws, CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { processorEnvironment } from '../config/processor-environment.ts';
+import type { StageConfig } from '../config/stage-config.ts';
+import {
+  LAMBDA_RUNTIME_ENVIRONMENT,
+  PROCESSOR_ARCHITECTURE,
+  PROCESSOR_ENTRY,
+  PROCESSOR_HANDLER,
+  PROCESSOR_RUNTIME,
+  processorBundling,
+} from './processor-bundling.ts';
+
+export interface ProcessorProps {
+  /** The stage's validated configuration; every setting of the processor comes from here. */
+  readonly config: StageConfig;
+}
+
+/** Days SQS keeps a dead-lettered message: the maximum, so an operator has two weeks to inspect and redrive. */
+export const DEAD_LETTER_RETENTION = Duration.days(14);
+/** Logical ID CDK gives the (singleton) Lambda behind `Custom::S3BucketNotifications`. */
+const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/**
+ * The S3 object processor: objects bucket -> ingest queue -> function -> table, with its keys, dead-letter queue,
+ * least-privilege role and optional VPC. Stateful resources keep their construct IDs forever (pinned by a test):
+ * renaming one would replace the bucket, table, key or queue and lose data.
+ */
+export class Processor extends Construct {
+  readonly objectsKey: kms.Key;
+  readonly queueKey: kms.Key;
+  readonly tableKey: kms.Key;
+  readonly accessLogsBucket: s3.Bucket;
+  readonly bucket: s3.Bucket;
+  readonly ingestQueue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly table: dynamodb.Table;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+  readonly function: NodejsFunction;
+  /** What the event source invokes: the `live` alias when canary deployments are on, the function otherwise. */
+  readonly invokeTarget: lambda.IFunction;
+  /** The `live` alias (canary stages only). */
+  readonly alias?: lambda.Alias;
+  readonly vpc?: ec2.Vpc;
+
+  constructor(scope: Construct, id: string, props: ProcessorProps) {
+    super(scope, id);
+    const { config } = props;
+    const stack = Stack.of(this);
+    const dataRemovalPolicy = config.dataProtection.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    // One key per data store: a key policy or grant mistake on one cannot expose the others.
+    const newKey = (keyId: string, description: string) =>
+      new kms.Key(this, keyId, {
+        description: `${description} (${config.stageName})`,
+        enableKeyRotation: true,
+        removalPolicy: dataRemovalPolicy,
+        pendingWindow: Duration.days(config.dataProtection.retainData ? 30 : 7),
+      });
+    this.objectsKey = newKey('ObjectsKey', 'Encrypts uploaded objects');
+    this.queueKey = newKey('QueueKey', 'Encrypts ingest and dead-letter messages');
+    this.tableKey = newKey('TableKey', 'Encrypts object records');
+
+    // Server access log targets cannot use SSE-KMS (S3 would need to call KMS as the logging service): SSE-S3.
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      removalPolicy: dataRemovalPolicy,
+      autoDeleteObjects: !config.dataProtection.retainData,
+      lifecycleRules: [
+        {
+          id: 'ExpireAccessLogs',
+          expiration: Duration.days(config.dataProtection.accessLogRetentionDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the server access log target itself; logging its own access would recurse into a third bucket.',
+    });
+
+    // Inline (part of the Role resource), so the handler cannot run before its permissions exist.
+    const notificationsHandlerPermissions = new iam.PolicyDocument();
+    const notificationsHandlerRole = new iam.Role(this, 'NotificationsHandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Deploy-time only: writes the objects bucket notification configuration',
+      inlinePolicies: { WriteBucketNotifications: notificationsHandlerPermissions },
+    });
+
+    this.bucket = new s3.Bucket(this, 'ObjectsBucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.objectsKey,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'objects-bucket/',
+      removalPolicy: dataRemovalPolicy,
+      autoDeleteObjects: !config.dataProtection.retainData,
+      lifecycleRules: [
+        {
+          id: 'AbortIncompleteUploadsAndExpireOldVersions',
+          abortIncompleteMultipartUploadAfter: Duration.days(
+            config.dataProtection.abortIncompleteMultipartUploadDays,
+          ),
+          noncurrentVersionExpiration: Duration.days(config.dataProtection.noncurrentVersionExpirationDays),
+          expiredObjectDeleteMarker: true,
+        },
+      ],
+      // An immutable view: CDK would otherwise attach AWSLambdaBasicExecutionRole to it; we write its policy below.
+      notificationsHandlerRole: notificationsHandlerRole.withoutPolicyUpdates(),
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.queueKey,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      retentionPeriod: DEAD_LETTER_RETENTION,
+      removalPolicy: dataRemovalPolicy,
+    });
+    this.ingestQueue = new sqs.Queue(this, 'IngestQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.queueKey,
+      // Fewer KMS calls (cost) for S3's SendMessage and Lambda's ReceiveMessage; one hour is the common choice.
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(config.ingestQueue.visibilityTimeoutSeconds),
+      // Messages must outlive the DLQ path: dead-lettering keeps the original enqueue timestamp.
+      retentionPeriod: DEAD_LETTER_RETENTION,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.ingestQueue.maxReceiveCount },
+      removalPolicy: dataRemovalPolicy,
+    });
+    this.allowBucketToPublish();
+
+    this.table = new dynamodb.Table(this, 'ObjectsTable', {
+      partitionKey: { name: 'objectKey', type: dynamodb.AttributeType.STRING },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.tableKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: config.dataProtection.deletionProtection,
+      removalPolicy: dataRemovalPolicy,
+      ...(config.table.mode === 'provisioned'
+        ? {
+            billingMode: dynamodb.BillingMode.PROVISIONED,
+            readCapacity: config.table.read.min,
+            writeCapacity: config.table.write.min,
+          }
+        : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST }),
+    });
+    if (config.table.mode === 'provisioned') {
+      const { read, write } = config.table;
+      this.table
+        .autoScaleReadCapacity({ minCapacity: read.min, maxCapacity: read.max })
+        .scaleOnUtilization({ targetUtilizationPercent: read.targetUtilizationPercent });
+      this.table
+        .autoScaleWriteCapacity({ minCapacity: write.min, maxCapacity: write.max })
+        .scaleOnUtilization({ targetUtilizationPercent: write.targetUtilizationPercent });
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'FunctionLogGroup', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      // Logs are operational data, not business data: they go with the stack in every stage.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    if (config.network.vpc) this.vpc = this.createVpc(config);
+
+    this.role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `S3 object processor (${config.stageName}): least privilege, written out`,
+    });
+    const functionPolicy = this.writeFunctionPolicy(config);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      description: `S3 object processor (${config.stageName})`,
+      entry: PROCESSOR_ENTRY,
+      handler: PROCESSOR_HANDLER,
+      runtime: PROCESSOR_RUNTIME,
+      architecture: PROCESSOR_ARCHITECTURE,
+      memorySize: config.processor.memoryMiB,
+      timeout: Duration.seconds(config.processor.timeoutSeconds),
+      reservedConcurrentExecutions: config.processor.reservedConcurrency,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      // Immutable: every permission is in FunctionPolicy, CDK grants (tracing, event source) add nothing.
+      role: this.role.withoutPolicyUpdates(),
+      environment: { ...processorEnvironment(config, this.table.tableName), ...LAMBDA_RUNTIME_ENVIRONMENT },
+      bundling: processorBundling(),
+      ...(this.vpc ? { vpc: this.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } } : {}),
+    });
+    // Lambda validates the role's permissions when it creates the event source mapping (and VPC ENIs).
+    this.function.node.addDependency(functionPolicy);
+
+    if (config.deployment.canary) {
+      this.alias = new lambda.Alias(this, 'LiveAlias', {
+        aliasName: 'live',
+        version: this.function.currentVersion,
+      });
+      this.invokeTarget = this.alias;
+    } else {
+      this.invokeTarget = this.function;
+    }
+    this.invokeTarget.addEventSource(
+      new SqsEventSource(this.ingestQueue, {
+        batchSize: config.ingestQueue.batchSize,
+        maxBatchingWindow: Duration.seconds(config.ingestQueue.maxBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+        maxConcurrency: config.processor.maxEventSourceConcurrency,
+      }),
+    );
+
+    const filter: s3.NotificationKeyFilter = {
+      ...(config.objects.keyPrefix === undefined ? {} : { prefix: config.objects.keyPrefix }),
+      ...(config.objects.keySuffix === undefined ? {} : { suffix: config.objects.keySuffix }),
+    };
+    const filters = filter.prefix === undefined && filter.suffix === undefined ? [] : [filter];
+    const destination: s3.IBucketNotificationDestination = {
+      bind: () => ({
+        arn: this.ingestQueue.queueArn,
+        type: s3.BucketNotificationDestinationType.QUEUE,
+        // S3 test-publishes when the configuration is written; depending on the queue construct includes its policy.
+        dependencies: [this.ingestQueue],
+      }),
+    };
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, ...filters);
+    this.bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, ...filters);
+    this.confineNotificationsHandler(stack, notificationsHandlerPermissions);
+  }
+
+  /**
+   * S3 publishes to the ingest queue and needs the queue key for it. Both grants are scoped to this bucket in this
+   * account (aws:SourceArn + aws:SourceAccount), so no other bucket can inject messages (confused deputy).
+   */
+  private allowBucketToPublish(): void {
+    const s3Principal = new iam.ServicePrincipal('s3.amazonaws.com');
+    const fromThisBucket = {
+      ArnLike: { 'aws:SourceArn': this.bucket.bucketArn },
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+    };
+    this.ingestQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowObjectsBucketNotifications',
+        principals: [s3Principal],
+        actions: ['sqs:SendMessage'],
+        resources: [this.ingestQueue.queueArn],
+        conditions: fromThisBucket,
+      }),
+    );
+    this.queueKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowObjectsBucketToEncryptNotifications',
+        principals: [s3Principal],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: fromThisBucket,
+      }),
+    );
+  }
+
+  private writeFunctionPolicy(config: StageConfig): iam.Policy {
+    const region = Stack.of(this).region;
+    const via = (service: string) => ({
+      StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` },
+    });
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadObjects',
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects('*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DecryptObjects',
+        actions: ['kms:Decrypt'],
+        resources: [this.objectsKey.keyArn],
+        conditions: via('s3'),
+      }),
+      new iam.PolicyStatement({
+        sid: 'ConsumeIngestQueue',
+        actions: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueAttributes',
+        ],
+        resources: [this.ingestQueue.queueArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DecryptIngestMessages',
+        actions: ['kms:Decrypt'],
+        resources: [this.queueKey.keyArn],
+        conditions: via('sqs'),
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteObjectRecords',
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [this.table.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseTableKey',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [this.tableKey.keyArn],
+        conditions: via('dynamodb'),
+      }),
+      new iam.PolicyStatement({
+        sid: 'PublishTraces',
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        resources: ['*'],
+      }),
+    ];
+    if (config.network.vpc) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ManageVpcNetworkInterfaces',
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+    const policy = new iam.Policy(this, 'FunctionPolicy', { statements, roles: [this.role] });
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray PutTraceSegments/PutTelemetryRecords (and, in VPC mode, the EC2 network-interface actions Lambda needs) support no resource-level permissions; every other statement names its resource.',
+    });
+    return policy;
+  }
+
+  /**
+   * Isolated subnets only, no NAT: the function reaches S3 and DynamoDB through gateway endpoints and X-Ray
+   * (active tracing) through an interface endpoint. Logs leave through the Lambda service, and SQS is polled by
+   * the event source mapping, not by the function, so neither needs an endpoint.
+   */
+  private createVpc(config: StageConfig): ec2.Vpc {
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: config.network.maxAzs,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+    const flowLogGroup = new logs.LogGroup(this, 'VpcFlowLogGroup', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup) });
+    vpc.addInterfaceEndpoint('XRayEndpoint', {
+      service: ec2.InterfaceVpcEndpointAwsService.XRAY,
+      subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      privateDnsEnabled: true,
+    });
+    return vpc;
+  }
+
+  /**
+   * CDK's bucket-notifications handler is a deploy-time Lambda. Give it our own log group (retention) and a role
+   * that may only write this bucket's notification configuration and that log group.
+   */
+  private confineNotificationsHandler(stack: Stack, permissions: iam.PolicyDocument): void {
+    const handler = stack.node.tryFindChild(NOTIFICATIONS_HANDLER_ID)?.node.defaultChild;
+    if (!(handler instanceof CfnResource) || handler.cfnResourceType !== 'AWS::Lambda::Function') {
+      throw new Error(
+        `CDK's bucket notifications handler (${NOTIFICATIONS_HANDLER_ID}) was not found; aws-cdk-lib changed it`,
+      );
+    }
+    const handlerLogs = new logs.LogGroup(this, 'NotificationsHandlerLogGroup', {
+      retention: logs.RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    handler.addPropertyOverride('LoggingConfig', { LogGroup: handlerLogs.logGroupName });
+    permissions.addStatements(
+      new iam.PolicyStatement({
+        actions: ['s3:PutBucketNotification', 's3:GetBucketNotification'],
+        resources: [this.bucket.bucketArn],
+      }),
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [handlerLogs.logGroupArn],
+      }),
+    );
+  }
+}
