@@ -48,7 +48,7 @@ export const COMMON_HELP = `Common options:
   --stage <name>            stage from lib/config (dev, staging, prod); names come from its stack's outputs
   --region <region>         AWS region (default: AWS_REGION, else the stage's configured region)
   --endpoint <svc>=<url>    send one service's calls elsewhere, e.g. --endpoint s3=http://127.0.0.1:4569
-                            (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs); repeatable
+                            (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs, lambda); repeatable
   --dry-run                 show what would happen; change nothing
   -h, --help                this text
 Credentials come from the usual AWS chain (AWS_PROFILE, SSO, environment, instance role).`;

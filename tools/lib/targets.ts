@@ -4,7 +4,7 @@ import { OUTPUT_KEYS, type OutputName, processorStackName } from '../../lib/conf
 import type { StageConfig } from '../../lib/config/stage-config.ts';
 import { ToolError } from './cli.ts';
 
-export const SERVICES = ['s3', 'sqs', 'dynamodb', 'cloudformation', 'cloudwatch', 'logs'] as const;
+export const SERVICES = ['s3', 'sqs', 'dynamodb', 'cloudformation', 'cloudwatch', 'logs', 'lambda'] as const;
 export type Service = (typeof SERVICES)[number];
 
 /** Region and endpoints the tool's SDK clients use. */
