@@ -1,0 +1,363 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsProxy, startAwsProxy } from './aws-proxy.ts';
+
+const require = createRequire(import.meta.url);
+const dynalite = require('dynalite') as (options: { createTableMs: number }) => Server;
+const S3rver = require('s3rver') as new (
+  options: Record<string, unknown>,
+) => {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+};
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const region = 'us-east-1';
+
+let dynamoServer: Server;
+let dynamoUpstream: string;
+let s3Server: InstanceType<typeof S3rver>;
+let s3Upstream: string;
+let s3Dir: string;
+const proxies: AwsProxy[] = [];
+
+async function proxy(options: Parameters<typeof startAwsProxy>[0]): Promise<AwsProxy> {
+  const p = await startAwsProxy(options);
+  proxies.push(p);
+  return p;
+}
+
+function dynamoClient(endpoint: string, maxAttempts = 3): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region, credentials, maxAttempts, retryMode: 'standard' });
+}
+
+function s3Client(endpoint: string, maxAttempts = 3, requestTimeout?: number): S3Client {
+  return new S3Client({
+    endpoint,
+    region,
+    credentials,
+    forcePathStyle: true,
+    maxAttempts,
+    retryMode: 'standard',
+    ...(requestTimeout === undefined
+      ? {}
+      : { requestHandler: { requestTimeout, throwOnRequestTimeout: true } }),
+  });
+}
+
+beforeAll(async () => {
+  dynamoServer = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', resolve));
+  dynamoUpstream = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+  await dynamoClient(dynamoUpstream).send(
+    new CreateTableCommand({
+      TableName: 'proxy-test',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+
+  s3Dir = await mkdtemp(join(tmpdir(), 'aws-proxy-test-'));
+  s3Server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir });
+  const address = await s3Server.run();
+  s3Upstream = `http://127.0.0.1:${address.port}`;
+  await s3Client(s3Upstream).send(new CreateBucketCommand({ Bucket: 'proxy-test' }));
+});
+
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.stop()));
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => dynamoServer.close(() => resolve()));
+  await s3Server.close();
+  await rm(s3Dir, { recursive: true, force: true });
+});
+
+describe('DynamoDB proxy', () => {
+  it('forwards requests unchanged and counts them by X-Amz-Target operation', async () => {
+    const ddb = await proxy({ service: 'dynamodb', upstream: dynamoUpstream });
+    const client = dynamoClient(ddb.endpoint);
+    await client.send(
+      new PutItemCommand({ TableName: 'proxy-test', Item: { pk: { S: 'a' }, v: { N: '1' } } }),
+    );
+    const got = await client.send(new GetItemCommand({ TableName: 'proxy-test', Key: { pk: { S: 'a' } } }));
+
+    expect(got.Item?.v?.N).toBe('1');
+    expect(ddb.counts()).toEqual({ PutItem: 1, GetItem: 1 });
+    expect(ddb.requests().map((r) => [r.operation, r.status, r.sdkAttempt])).toEqual([
+      ['PutItem', 200, 1],
+      ['GetItem', 200, 1],
+    ]);
+    ddb.reset();
+    expect(ddb.counts()).toEqual({});
+    expect(ddb.requests()).toEqual([]);
+  });
+
+  it.each([
+    ['dynamodb-provisioned-throughput-exceeded', 'ProvisionedThroughputExceededException', 400],
+    ['dynamodb-throttling', 'ThrottlingException', 400],
+    ['dynamodb-internal-server-error', 'InternalServerError', 500],
+  ] as const)('answers %s so the SDK names it %s and retries it', async (fault, errorName, status) => {
+    const ddb = await proxy({
+      service: 'dynamodb',
+      upstream: dynamoUpstream,
+      faults: [{ operations: ['PutItem'], fault, firstAttempts: 2 }],
+    });
+    const client = dynamoClient(ddb.endpoint, 3);
+    const item = { TableName: 'proxy-test', Item: { pk: { S: `retry-${fault}` } } };
+
+    const ok = await client.send(new PutItemCommand(item));
+
+    expect(ok.$metadata.attempts).toBe(3);
+    expect(ddb.requests().map((r) => [r.sdkAttempt, r.fault, r.status])).toEqual([
+      [1, fault, status],
+      [2, fault, status],
+      [3, undefined, 200],
+    ]);
+    expect(ddb.faultCounts()).toEqual({ [`PutItem ${fault}`]: 2 });
+
+    // Once faults outlast the retry budget the SDK gives up after exactly maxAttempts, with the service's name.
+    ddb.setFaults([{ operations: ['PutItem'], fault }]);
+    ddb.reset();
+    const failure = await client.send(new PutItemCommand(item)).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ name: errorName, $metadata: { httpStatusCode: status, attempts: 3 } });
+    expect(ddb.counts()).toEqual({ PutItem: 3 });
+  });
+
+  it('injects a share of faults with a seeded decision that does not depend on arrival order', async () => {
+    const rule = { operations: ['PutItem'], fault: 'dynamodb-throttling', share: 0.3 } as const;
+    const a = await proxy({ service: 'dynamodb', upstream: dynamoUpstream, faults: [rule], seed: 7 });
+    const b = await proxy({ service: 'dynamodb', upstream: dynamoUpstream, faults: [rule], seed: 7 });
+    const c = await proxy({ service: 'dynamodb', upstream: dynamoUpstream, faults: [rule], seed: 8 });
+    const keys = Array.from({ length: 200 }, (_, i) => `share-${i}`);
+    const putAll = (p: AwsProxy, order: readonly string[]) => {
+      const client = dynamoClient(p.endpoint, 1);
+      return Promise.all(
+        order.map((k) =>
+          client
+            .send(new PutItemCommand({ TableName: 'proxy-test', Item: { pk: { S: k } } }))
+            .then(() => undefined)
+            .catch(() => k),
+        ),
+      );
+    };
+
+    const failedA = (await putAll(a, keys)).filter(Boolean).sort();
+    const failedB = (await putAll(b, [...keys].reverse())).filter(Boolean).sort();
+    const failedC = (await putAll(c, keys)).filter(Boolean).sort();
+
+    expect(failedA).toEqual(failedB);
+    expect(failedA).not.toEqual(failedC);
+    // 200 independent draws at p = 0.3: mean 60, sd 6.5; the seeded outcome is fixed, the band is a sanity check.
+    expect(failedA.length).toBeGreaterThan(30);
+    expect(failedA.length).toBeLessThan(90);
+    expect(a.faultCounts()).toEqual({ 'PutItem dynamodb-throttling': failedA.length });
+  });
+
+  it('narrows rules by operation, match predicate and limit, and setFaults([]) turns them off', async () => {
+    const ddb = await proxy({
+      service: 'dynamodb',
+      upstream: dynamoUpstream,
+      faults: [
+        {
+          operations: '*',
+          fault: 'dynamodb-internal-server-error',
+          match: (r) => r.body.toString().includes('poison'),
+          limit: 2,
+        },
+      ],
+    });
+    const client = dynamoClient(ddb.endpoint, 1);
+    const put = (pk: string) =>
+      client.send(new PutItemCommand({ TableName: 'proxy-test', Item: { pk: { S: pk } } })).then(
+        () => 'ok',
+        (e: { name: string }) => e.name,
+      );
+
+    expect(await put('healthy')).toBe('ok');
+    expect(await put('poison-1')).toBe('InternalServerError');
+    expect(await put('poison-2')).toBe('InternalServerError');
+    expect(await put('poison-3')).toBe('ok'); // limit reached
+    ddb.reset();
+    expect(await put('poison-4')).toBe('InternalServerError'); // reset re-arms the limit
+    ddb.setFaults([]);
+    expect(await put('poison-5')).toBe('ok');
+  });
+
+  it('rejects invalid rules and faults of the other service', async () => {
+    await expect(
+      startAwsProxy({
+        service: 'dynamodb',
+        upstream: dynamoUpstream,
+        faults: [{ operations: '*', fault: 'dynamodb-throttling', share: 1.5 }],
+      }),
+    ).rejects.toThrow(/share is 1.5/);
+    await expect(
+      startAwsProxy({
+        service: 'dynamodb',
+        upstream: dynamoUpstream,
+        faults: [{ operations: '*', fault: 's3-slow-down' }],
+      }),
+    ).rejects.toThrow(/cannot be sent by a dynamodb proxy/);
+    await expect(startAwsProxy({ service: 's3', upstream: s3Upstream, latencyMs: -1 })).rejects.toThrow(
+      /latencyMs/,
+    );
+  });
+
+  it('adds the configured latency to every request', async () => {
+    const ddb = await proxy({ service: 'dynamodb', upstream: dynamoUpstream, latencyMs: 120 });
+    const client = dynamoClient(ddb.endpoint);
+    await client.send(new GetItemCommand({ TableName: 'proxy-test', Key: { pk: { S: 'warm' } } }));
+    // A lower bound only: a timer never fires before its delay (1 ms slack for timer rounding).
+    const started = performance.now();
+    await client.send(new GetItemCommand({ TableName: 'proxy-test', Key: { pk: { S: 'x' } } }));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(119);
+  });
+});
+
+describe('S3 proxy', () => {
+  it('classifies S3 requests: ranged GET, GET, HEAD, PUT, DELETE, LIST', async () => {
+    const s3 = await proxy({ service: 's3', upstream: s3Upstream });
+    const client = s3Client(s3.endpoint);
+    const Key = 'dir/a b+c.txt';
+    await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key, Body: 'hello world' }));
+    await client.send(new HeadObjectCommand({ Bucket: 'proxy-test', Key }));
+    const ranged = await client.send(new GetObjectCommand({ Bucket: 'proxy-test', Key, Range: 'bytes=0-4' }));
+    expect(await ranged.Body?.transformToString()).toBe('hello');
+    const full = await client.send(new GetObjectCommand({ Bucket: 'proxy-test', Key }));
+    expect(await full.Body?.transformToString()).toBe('hello world');
+    await client.send(new ListObjectsV2Command({ Bucket: 'proxy-test', Prefix: 'dir/' }));
+    await client.send(new DeleteObjectCommand({ Bucket: 'proxy-test', Key }));
+
+    expect(s3.counts()).toEqual({
+      PutObject: 1,
+      HeadObject: 1,
+      GetObjectRange: 1,
+      GetObject: 1,
+      ListObjects: 1,
+      DeleteObject: 1,
+    });
+    expect(new Set(s3.requests().map((r) => r.key))).toEqual(new Set([Key, undefined]));
+  });
+
+  it.each([
+    ['s3-slow-down', 503],
+    ['s3-internal-error', 500],
+  ] as const)('answers %s so the SDK retries it, then succeeds', async (fault, status) => {
+    const s3 = await proxy({
+      service: 's3',
+      upstream: s3Upstream,
+      faults: [{ operations: ['GetObjectRange'], fault, firstAttempts: 2 }],
+    });
+    const client = s3Client(s3.endpoint, 3);
+    await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key: `t-${fault}`, Body: '%PDF-1.7' }));
+
+    const got = await client.send(
+      new GetObjectCommand({ Bucket: 'proxy-test', Key: `t-${fault}`, Range: 'bytes=0-3' }),
+    );
+
+    expect(await got.Body?.transformToString()).toBe('%PDF');
+    expect(got.$metadata.attempts).toBe(3);
+    expect(
+      s3
+        .requests()
+        .filter((r) => r.operation === 'GetObjectRange')
+        .map((r) => r.status),
+    ).toEqual([status, status, 206]);
+  });
+
+  it('answers ranged GETs with NoSuchKey (not retried) while other requests pass', async () => {
+    const s3 = await proxy({
+      service: 's3',
+      upstream: s3Upstream,
+      faults: [{ operations: ['GetObjectRange', 'HeadObject'], fault: 's3-no-such-key' }],
+    });
+    const client = s3Client(s3.endpoint, 3);
+    const Key = 'deleted-meanwhile <&>.bin';
+    await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key, Body: 'x' }));
+
+    const ranged = await client
+      .send(new GetObjectCommand({ Bucket: 'proxy-test', Key, Range: 'bytes=0-0' }))
+      .catch((e: unknown) => e);
+    const head = await client
+      .send(new HeadObjectCommand({ Bucket: 'proxy-test', Key }))
+      .catch((e: unknown) => e);
+    const full = await client.send(new GetObjectCommand({ Bucket: 'proxy-test', Key }));
+
+    expect(ranged).toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404, attempts: 1 } });
+    expect(head).toMatchObject({ name: 'NotFound', $metadata: { httpStatusCode: 404, attempts: 1 } });
+    expect(await full.Body?.transformToString()).toBe('x');
+  });
+
+  it('holds timed-out requests until the client gives up; the retry then succeeds', async () => {
+    const s3 = await proxy({
+      service: 's3',
+      upstream: s3Upstream,
+      faults: [{ operations: ['GetObjectRange'], fault: 'timeout', firstAttempts: 1 }],
+    });
+    const client = s3Client(s3.endpoint, 2, 300);
+    await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key: 'slow', Body: 'GIF89a' }));
+
+    const got = await client.send(
+      new GetObjectCommand({ Bucket: 'proxy-test', Key: 'slow', Range: 'bytes=0-2' }),
+    );
+
+    expect(await got.Body?.transformToString()).toBe('GIF');
+    expect(got.$metadata.attempts).toBe(2);
+    expect(
+      s3
+        .requests()
+        .filter((r) => r.operation === 'GetObjectRange')
+        .map((r) => r.fault),
+    ).toEqual(['timeout', undefined]);
+  });
+
+  it('drops connections for connection-reset, which the SDK retries', async () => {
+    const s3 = await proxy({
+      service: 's3',
+      upstream: s3Upstream,
+      faults: [{ operations: ['HeadObject'], fault: 'connection-reset', firstAttempts: 1 }],
+    });
+    const client = s3Client(s3.endpoint, 2);
+    await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key: 'reset', Body: 'x' }));
+
+    const head = await client.send(new HeadObjectCommand({ Bucket: 'proxy-test', Key: 'reset' }));
+
+    expect(head.$metadata.attempts).toBe(2);
+    expect(s3.counts().HeadObject).toBe(2);
+  });
+
+  it('stop() ends held requests instead of hanging', async () => {
+    const s3 = await startAwsProxy({
+      service: 's3',
+      upstream: s3Upstream,
+      faults: [{ operations: '*', fault: 'timeout' }],
+    });
+    const client = s3Client(s3.endpoint, 1);
+    const pending = client
+      .send(new HeadObjectCommand({ Bucket: 'proxy-test', Key: 'never' }))
+      .catch((e) => e);
+    await expect.poll(() => s3.heldRequests(), { timeout: 5000 }).toBe(1);
+
+    await s3.stop();
+
+    expect(await pending).toBeInstanceOf(Error);
+  });
+});
