@@ -1,0 +1,216 @@
+/**
+ * Pre-deploy drift check: runs CloudFormation drift detection on a stage's stack and fails loudly when someone
+ * changed it outside the pipeline (a console edit would otherwise be silently overwritten, or worse, make the
+ * deploy fail half-way). The pipeline runs it before every stage deploy, as the CDK bootstrap lookup role of the
+ * target account: its ReadOnlyAccess policy grants `cloudformation:Detect*` and `cloudformation:Describe*`, and
+ * drift detection reads each resource with the caller's permissions, which read-only access covers.
+ *
+ * Usage: node lib/pipeline/drift-check.ts --stack-name <name> --region <region> [--role-arn <arn>]
+ * Exit code 0: in sync, or nothing deployed yet. Exit code 1: drifted, detection failed, or the stack is busy.
+ */
+import { parseArgs } from 'node:util';
+import {
+  CloudFormationClient,
+  DescribeStackDriftDetectionStatusCommand,
+  DescribeStackResourceDriftsCommand,
+  DescribeStacksCommand,
+  DetectStackDriftCommand,
+  type StackResourceDrift,
+} from '@aws-sdk/client-cloudformation';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+
+/** What the drift check concluded. Only `in-sync` and `not-deployed` let the deploy go ahead. */
+export type DriftCheckResult =
+  | { readonly kind: 'not-deployed'; readonly reason: string }
+  | { readonly kind: 'in-sync' }
+  | { readonly kind: 'drifted'; readonly resources: readonly DriftedResource[] }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+export interface DriftedResource {
+  readonly logicalId: string;
+  readonly resourceType: string;
+  readonly status: string;
+  /** Property paths that differ (MODIFIED resources only). */
+  readonly properties: readonly string[];
+}
+
+export interface DriftCheckOptions {
+  /** Time between status polls. @default 5000 ms */
+  readonly pollIntervalMs?: number;
+  /** Give up (and fail) after this long. @default 600000 ms (drift detection of this stack takes well under a minute) */
+  readonly timeoutMs?: number;
+  /** Injected so tests do not wait. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Injected so tests control time. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * Stack states in which there is nothing to compare yet: the first deploy has not happened, or a change set was
+ * created and never executed, or the first create rolled back (CloudFormation leaves an empty husk behind).
+ */
+const NOTHING_DEPLOYED_STATES: ReadonlySet<string> = new Set(['REVIEW_IN_PROGRESS', 'ROLLBACK_COMPLETE']);
+
+export async function checkStackDrift(
+  cfn: CloudFormationClient,
+  stackName: string,
+  options: DriftCheckOptions = {},
+): Promise<DriftCheckResult> {
+  const pollIntervalMs = options.pollIntervalMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = options.now ?? Date.now;
+
+  let status: string | undefined;
+  try {
+    const described = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    status = described.Stacks?.[0]?.StackStatus;
+  } catch (error) {
+    if (isStackMissing(error))
+      return { kind: 'not-deployed', reason: `stack ${stackName} does not exist yet` };
+    throw error;
+  }
+  if (status === undefined) return { kind: 'not-deployed', reason: `stack ${stackName} does not exist yet` };
+  if (NOTHING_DEPLOYED_STATES.has(status)) {
+    return {
+      kind: 'not-deployed',
+      reason: `stack ${stackName} is ${status}: no deployed resources to compare`,
+    };
+  }
+  if (status.endsWith('_IN_PROGRESS')) {
+    // The pipeline deploys each stage from one execution at a time, so an operation in progress is someone else's.
+    return { kind: 'failed', reason: `stack ${stackName} is ${status}: another deployment is running` };
+  }
+
+  const { StackDriftDetectionId: detectionId } = await cfn.send(
+    new DetectStackDriftCommand({ StackName: stackName }),
+  );
+  if (!detectionId) return { kind: 'failed', reason: 'DetectStackDrift returned no detection id' };
+
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const detection = await cfn.send(
+      new DescribeStackDriftDetectionStatusCommand({ StackDriftDetectionId: detectionId }),
+    );
+    if (detection.DetectionStatus !== 'DETECTION_IN_PROGRESS') {
+      // DETECTION_FAILED can still report DRIFTED for the resources it could check: drift wins, it is actionable.
+      if (detection.StackDriftStatus === 'DRIFTED') {
+        return { kind: 'drifted', resources: await driftedResources(cfn, stackName) };
+      }
+      if (detection.DetectionStatus === 'DETECTION_COMPLETE' && detection.StackDriftStatus === 'IN_SYNC') {
+        return { kind: 'in-sync' };
+      }
+      return {
+        kind: 'failed',
+        reason: `drift detection ${detection.DetectionStatus ?? 'returned no status'} (stack drift status ${
+          detection.StackDriftStatus ?? 'unknown'
+        })${detection.DetectionStatusReason ? `: ${detection.DetectionStatusReason}` : ''}`,
+      };
+    }
+    if (now() + pollIntervalMs > deadline) {
+      return {
+        kind: 'failed',
+        reason: `drift detection did not finish within ${Math.round(timeoutMs / 1000)}s`,
+      };
+    }
+    await sleep(pollIntervalMs);
+  }
+}
+
+async function driftedResources(cfn: CloudFormationClient, stackName: string): Promise<DriftedResource[]> {
+  const drifts: StackResourceDrift[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await cfn.send(
+      new DescribeStackResourceDriftsCommand({
+        StackName: stackName,
+        StackResourceDriftStatusFilters: ['MODIFIED', 'DELETED'],
+        NextToken: nextToken,
+      }),
+    );
+    drifts.push(...(page.StackResourceDrifts ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return drifts.map((d) => ({
+    logicalId: d.LogicalResourceId ?? '?',
+    resourceType: d.ResourceType ?? '?',
+    status: d.StackResourceDriftStatus ?? '?',
+    properties: (d.PropertyDifferences ?? []).map(
+      (p) =>
+        `${p.PropertyPath ?? '?'} (${p.DifferenceType ?? '?'}: expected ${p.ExpectedValue ?? '-'}, actual ${
+          p.ActualValue ?? '-'
+        })`,
+    ),
+  }));
+}
+
+function isStackMissing(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message);
+}
+
+/** Human-readable report, one finding per line; the first line says what happens next. */
+export function formatDriftReport(stackName: string, result: DriftCheckResult): string[] {
+  switch (result.kind) {
+    case 'not-deployed':
+      return [`OK: nothing to check, ${result.reason}; the deploy will create it.`];
+    case 'in-sync':
+      return [`OK: stack ${stackName} is IN_SYNC with its template.`];
+    case 'failed':
+      return [`FAILED: drift check of ${stackName} could not conclude: ${result.reason}.`];
+    case 'drifted':
+      return [
+        `DRIFTED: stack ${stackName} was changed outside the pipeline; refusing to deploy over it.`,
+        ...result.resources.flatMap((r) => [
+          `  ${r.logicalId} (${r.resourceType}) ${r.status}`,
+          ...r.properties.map((p) => `    ${p}`),
+        ]),
+        'Revert the manual change (or adopt it in code and push), then retry this stage.',
+      ];
+  }
+}
+
+/** Credentials of `roleArn`, for the CloudFormation client of the target account. */
+async function assumeRole(roleArn: string, region: string) {
+  const sts = new STSClient({ region });
+  const { Credentials: c } = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: roleArn,
+      RoleSessionName: 'pipeline-drift-check',
+      DurationSeconds: 900,
+    }),
+  );
+  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+}
+
+/** CLI entry: returns the exit code. */
+export async function main(
+  argv: readonly string[],
+  log: (line: string) => void = console.log,
+): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      'stack-name': { type: 'string' },
+      region: { type: 'string' },
+      'role-arn': { type: 'string' },
+    },
+    strict: true,
+  });
+  const stackName = values['stack-name'];
+  const region = values.region;
+  if (!stackName || !region) {
+    log('Usage: node lib/pipeline/drift-check.ts --stack-name <name> --region <region> [--role-arn <arn>]');
+    return 2;
+  }
+  const roleArn = values['role-arn'];
+  const credentials = roleArn ? await assumeRole(roleArn, region) : undefined;
+  const cfn = new CloudFormationClient({ region, ...(credentials ? { credentials } : {}) });
+  const result = await checkStackDrift(cfn, stackName);
+  for (const line of formatDriftReport(stackName, result)) log(line);
+  return result.kind === 'in-sync' || result.kind === 'not-deployed' ? 0 : 1;
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}
