@@ -1,0 +1,26 @@
+/** Messages between the local Lambda (parent) and one execution environment (child process), over Node IPC. */
+
+export interface SerialisedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+export type WorkerRequest = {
+  readonly type: 'invoke';
+  readonly id: number;
+  readonly event: unknown;
+  /** Epoch milliseconds at which the invocation times out (context.getRemainingTimeInMillis). */
+  readonly deadline: number;
+};
+
+export type WorkerReply =
+  | { readonly type: 'ready'; readonly initMs: number }
+  | { readonly type: 'init-error'; readonly error: SerialisedError }
+  | { readonly type: 'result'; readonly id: number; readonly requestId: string; readonly result: unknown }
+  | {
+      readonly type: 'error';
+      readonly id: number;
+      readonly requestId: string;
+      readonly error: SerialisedError;
+    };
