@@ -1,12 +1,21 @@
 import { fileURLToPath } from 'node:url';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  type BundlingOptions,
+  type NodejsFunctionProps,
+  OutputFormat,
+  SourceMapMode,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 
 /**
  * Everything that decides the processor's deployed bytes lives here, free of side effects, so that the local
  * environment can build (or take from a synthesized assembly) exactly the bundle Lambda runs.
  */
 
+/** Repository root: esbuild's working directory, so source-map paths do not depend on where synth runs. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The lockfile that pins every bundled dependency. */
+export const DEPS_LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
 /** Absolute path of the handler module bundled into the function. */
 export const PROCESSOR_ENTRY = fileURLToPath(
   new URL('../../services/processor/src/handler.ts', import.meta.url),
@@ -44,6 +53,22 @@ export function processorBundling(): BundlingOptions {
     banner: ESM_REQUIRE_BANNER,
     bundleAwsSDK: true,
     forceDockerBundling: false,
+  };
+}
+
+/** Everything of the function's NodejsFunction props that decides its code: entry, runtime, paths, bundling. */
+export function processorCodeProps(): Pick<
+  NodejsFunctionProps,
+  'entry' | 'handler' | 'runtime' | 'architecture' | 'projectRoot' | 'depsLockFilePath' | 'bundling'
+> {
+  return {
+    entry: PROCESSOR_ENTRY,
+    handler: PROCESSOR_HANDLER,
+    runtime: PROCESSOR_RUNTIME,
+    architecture: PROCESSOR_ARCHITECTURE,
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: DEPS_LOCK_FILE,
+    bundling: processorBundling(),
   };
 }
 

@@ -208,20 +208,17 @@ export class ProcessorMonitoring extends Construct {
           }),
         ],
         [
+          // Separate graphs: both per-operation expressions name their series after the operation.
           new cloudwatch.GraphWidget({
-            title: 'DynamoDB writes',
-            left: [
-              processor.table.metricConsumedWriteCapacityUnits({ period: FIVE_MINUTES }),
-              processor.table.metricThrottledRequestsForOperations({
-                operations: WRITE_OPERATIONS,
-                period: FIVE_MINUTES,
-              }),
-              processor.table.metricSystemErrorsForOperations({
-                operations: WRITE_OPERATIONS,
-                period: FIVE_MINUTES,
-              }),
-            ],
-            width: 24,
+            title: 'DynamoDB throttled writes',
+            left: [this.tableThrottleAlarm.metric],
+            right: [processor.table.metricConsumedWriteCapacityUnits({ period: FIVE_MINUTES })],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'DynamoDB system errors (writes)',
+            left: [this.tableSystemErrorsAlarm.metric],
+            width: 12,
           }),
         ],
       ],

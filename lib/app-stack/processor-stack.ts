@@ -2,9 +2,12 @@ import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { OUTPUT_KEYS, type OutputName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
+import { CanaryDeployment } from './canary-deployment.ts';
+import { DataBackup } from './data-backup.ts';
 import { IntegTestRole } from './integ-test-role.ts';
 import { Processor } from './processor.ts';
 import { ProcessorMonitoring } from './processor-monitoring.ts';
+import { StageBudget } from './stage-budget.ts';
 
 export interface ProcessorStackProps extends StackProps {
   /** The stage's validated configuration (from `loadAppConfig`). */
@@ -24,6 +27,11 @@ export class ProcessorStack extends Stack {
   readonly processor: Processor;
   readonly monitoring: ProcessorMonitoring;
   readonly integTestRole: IntegTestRole;
+  readonly budget: StageBudget;
+  /** Progressive deployment (stages with `deployment.canary`). */
+  readonly canaryDeployment?: CanaryDeployment;
+  /** AWS Backup plan (stages with `backup.awsBackup`). */
+  readonly backup?: DataBackup;
   readonly outputs: Record<OutputName, CfnOutput>;
 
   constructor(scope: Construct, id: string, props: ProcessorStackProps) {
@@ -34,6 +42,21 @@ export class ProcessorStack extends Stack {
 
     this.processor = new Processor(this, 'Processor', { config });
     this.monitoring = new ProcessorMonitoring(this, 'Monitoring', { config, processor: this.processor });
+    if (this.processor.alias) {
+      this.canaryDeployment = new CanaryDeployment(this, 'CanaryDeployment', {
+        alias: this.processor.alias,
+        rollbackAlarms: [this.monitoring.errorsAlarm, this.monitoring.throttlesAlarm],
+        canaryMinutes: config.deployment.canaryMinutes,
+      });
+    }
+    this.budget = new StageBudget(this, 'Budget', {
+      config,
+      stageTagKey: COST_TAG_KEYS.stage,
+      topic: this.monitoring.alarmTopic,
+    });
+    if (config.backup.awsBackup) {
+      this.backup = new DataBackup(this, 'Backup', { config, project, processor: this.processor });
+    }
     this.integTestRole = new IntegTestRole(this, 'IntegTestRole', { config, processor: this.processor });
 
     const output = (name: OutputName, value: string, description: string) =>

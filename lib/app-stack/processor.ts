@@ -12,14 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { processorEnvironment } from '../config/processor-environment.ts';
 import type { StageConfig } from '../config/stage-config.ts';
-import {
-  LAMBDA_RUNTIME_ENVIRONMENT,
-  PROCESSOR_ARCHITECTURE,
-  PROCESSOR_ENTRY,
-  PROCESSOR_HANDLER,
-  PROCESSOR_RUNTIME,
-  processorBundling,
-} from './processor-bundling.ts';
+import { LAMBDA_RUNTIME_ENVIRONMENT, processorCodeProps } from './processor-bundling.ts';
 
 export interface ProcessorProps {
   /** The stage's validated configuration; every setting of the processor comes from here. */
@@ -28,6 +21,8 @@ export interface ProcessorProps {
 
 /** Days SQS keeps a dead-lettered message: the maximum, so an operator has two weeks to inspect and redrive. */
 export const DEAD_LETTER_RETENTION = Duration.days(14);
+/** Key prefix of the objects bucket's server access logs in the log bucket. */
+export const ACCESS_LOG_PREFIX = 'objects-bucket/';
 /** Logical ID CDK gives the (singleton) Lambda behind `Custom::S3BucketNotifications`. */
 const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
@@ -40,6 +35,7 @@ export class Processor extends Construct {
   readonly objectsKey: kms.Key;
   readonly queueKey: kms.Key;
   readonly tableKey: kms.Key;
+  readonly logsKey: kms.Key;
   readonly accessLogsBucket: s3.Bucket;
   readonly bucket: s3.Bucket;
   readonly ingestQueue: sqs.Queue;
@@ -71,6 +67,21 @@ export class Processor extends Construct {
     this.objectsKey = newKey('ObjectsKey', 'Encrypts uploaded objects');
     this.queueKey = newKey('QueueKey', 'Encrypts ingest and dead-letter messages');
     this.tableKey = newKey('TableKey', 'Encrypts object records');
+    // Logs carry object keys (possibly personal data): encrypted with a key of ours, like the data itself.
+    this.logsKey = newKey('LogsKey', 'Encrypts the processor log groups');
+    this.logsKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
+          },
+        },
+      }),
+    );
 
     // Server access log targets cannot use SSE-KMS (S3 would need to call KMS as the logging service): SSE-S3.
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
@@ -97,12 +108,14 @@ export class Processor extends Construct {
         'This is the server access log target itself; logging its own access would recurse into a third bucket.',
     });
 
-    // Inline (part of the Role resource), so the handler cannot run before its permissions exist.
-    const notificationsHandlerPermissions = new iam.PolicyDocument();
+    // Attached when the role is created, so the handler cannot run before its permissions exist.
+    const notificationsHandlerPolicy = new iam.ManagedPolicy(this, 'NotificationsHandlerPolicy', {
+      description: 'Deploy-time only: write the objects bucket notification configuration',
+    });
     const notificationsHandlerRole = new iam.Role(this, 'NotificationsHandlerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Deploy-time only: writes the objects bucket notification configuration',
-      inlinePolicies: { WriteBucketNotifications: notificationsHandlerPermissions },
+      managedPolicies: [notificationsHandlerPolicy],
     });
 
     this.bucket = new s3.Bucket(this, 'ObjectsBucket', {
@@ -114,8 +127,6 @@ export class Processor extends Construct {
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       versioned: true,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: 'objects-bucket/',
       removalPolicy: dataRemovalPolicy,
       autoDeleteObjects: !config.dataProtection.retainData,
       lifecycleRules: [
@@ -131,6 +142,8 @@ export class Processor extends Construct {
       // An immutable view: CDK would otherwise attach AWSLambdaBasicExecutionRole to it; we write its policy below.
       notificationsHandlerRole: notificationsHandlerRole.withoutPolicyUpdates(),
     });
+
+    this.sendAccessLogsToLogBucket();
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
@@ -181,11 +194,13 @@ export class Processor extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'FunctionLogGroup', {
       retention: config.logRetentionDays as logs.RetentionDays,
+      encryptionKey: this.logsKey,
       // Logs are operational data, not business data: they go with the stack in every stage.
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    if (config.network.vpc) this.vpc = this.createVpc(config);
+    const network = config.network.vpc ? this.createVpc(config) : undefined;
+    this.vpc = network?.vpc;
 
     this.role = new iam.Role(this, 'FunctionRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -195,10 +210,7 @@ export class Processor extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       description: `S3 object processor (${config.stageName})`,
-      entry: PROCESSOR_ENTRY,
-      handler: PROCESSOR_HANDLER,
-      runtime: PROCESSOR_RUNTIME,
-      architecture: PROCESSOR_ARCHITECTURE,
+      ...processorCodeProps(),
       memorySize: config.processor.memoryMiB,
       timeout: Duration.seconds(config.processor.timeoutSeconds),
       reservedConcurrentExecutions: config.processor.reservedConcurrency,
@@ -208,8 +220,13 @@ export class Processor extends Construct {
       // Immutable: every permission is in FunctionPolicy, CDK grants (tracing, event source) add nothing.
       role: this.role.withoutPolicyUpdates(),
       environment: { ...processorEnvironment(config, this.table.tableName), ...LAMBDA_RUNTIME_ENVIRONMENT },
-      bundling: processorBundling(),
-      ...(this.vpc ? { vpc: this.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } } : {}),
+      ...(network
+        ? {
+            vpc: network.vpc,
+            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+            securityGroups: [network.securityGroup],
+          }
+        : {}),
     });
     // Lambda validates the role's permissions when it creates the event source mapping (and VPC ENIs).
     this.function.node.addDependency(functionPolicy);
@@ -247,7 +264,76 @@ export class Processor extends Construct {
     };
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, ...filters);
     this.bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, ...filters);
-    this.confineNotificationsHandler(stack, notificationsHandlerPermissions);
+    this.confineNotificationsHandler(stack, notificationsHandlerPolicy);
+    this.acknowledgeDecidedFindings(config);
+  }
+
+  /** cdk-nag findings that are decisions, each with its reason, on the one construct it concerns. */
+  private acknowledgeDecidedFindings(config: StageConfig): void {
+    const ack = (scope: Construct, id: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id, reason });
+    const sqsDeadLetters =
+      'Invoked synchronously by the SQS event source, never asynchronously: failed messages return to the ingest queue and its redrive policy moves them to the dead-letter queue after maxReceiveCount receives.';
+    ack(this.function, 'Serverless-LambdaDLQ', sqsDeadLetters);
+    ack(this.function, 'NIST.800.53.R5-LambdaDLQ', sqsDeadLetters);
+    ack(
+      this.invokeTarget,
+      'Serverless-LambdaEventSourceMappingDestination',
+      'SQS event source mappings support no on-failure destination; failures reach the dead-letter queue through the ingest queue redrive policy.',
+    );
+    ack(
+      this.deadLetterQueue,
+      'Serverless-SQSRedrivePolicy',
+      'This is the dead-letter queue itself: its messages stay 14 days for inspection and are redriven to the ingest queue by the operator (tools/redrive).',
+    );
+    if (!config.network.vpc) {
+      ack(
+        this.function,
+        'NIST.800.53.R5-LambdaInsideVPC',
+        'VPC mode is a per-stage decision (config network.vpc): the function only calls S3 and DynamoDB over TLS with IAM-signed requests and reaches no private network resource.',
+      );
+    }
+    const replication =
+      'Cross-region copies are a disaster-recovery decision per stage (config backup.copyToRegion via AWS Backup, docs/ DR runbook), not object replication of every upload.';
+    ack(this.bucket, 'NIST.800.53.R5-S3BucketReplicationEnabled', replication);
+    ack(this.accessLogsBucket, 'NIST.800.53.R5-S3BucketReplicationEnabled', replication);
+    ack(
+      this.accessLogsBucket,
+      'NIST.800.53.R5-S3DefaultEncryptionKMS',
+      'S3 server access log delivery only supports SSE-S3 target buckets; the logs are encrypted at rest with S3-managed keys.',
+    );
+    if (!config.backup.awsBackup) {
+      ack(
+        this.table,
+        'NIST.800.53.R5-DynamoDBInBackupPlan',
+        'Non-production stage: point-in-time recovery (35 days) is its backup; AWS Backup plans are enabled per stage in config (prod).',
+      );
+    }
+  }
+
+  /**
+   * Server access logs, delivered under a bucket policy rather than the legacy LogDeliveryWrite ACL (the log bucket
+   * enforces bucket-owner object ownership, ACLs off). Written at L1 so it does not depend on the
+   * `serverAccessLogsUseBucketPolicy` feature flag of whichever app synthesizes the stack.
+   */
+  private sendAccessLogsToLogBucket(): void {
+    const cfnBucket = this.bucket.node.defaultChild as s3.CfnBucket;
+    cfnBucket.loggingConfiguration = {
+      destinationBucketName: this.accessLogsBucket.bucketName,
+      logFilePrefix: ACCESS_LOG_PREFIX,
+    };
+    this.accessLogsBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowServerAccessLogDelivery',
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.accessLogsBucket.arnForObjects(`${ACCESS_LOG_PREFIX}*`)],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': this.bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        },
+      }),
+    );
   }
 
   /**
@@ -280,11 +366,13 @@ export class Processor extends Construct {
     );
   }
 
-  private writeFunctionPolicy(config: StageConfig): iam.Policy {
+  private writeFunctionPolicy(config: StageConfig): iam.ManagedPolicy {
     const region = Stack.of(this).region;
     const via = (service: string) => ({
       StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` },
     });
+    // Only keys that raise notifications are ever read.
+    const readablePrefix = config.objects.keyPrefix ?? '';
     const statements = [
       new iam.PolicyStatement({
         sid: 'WriteOwnLogs',
@@ -294,7 +382,7 @@ export class Processor extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadObjects',
         actions: ['s3:GetObject'],
-        resources: [this.bucket.arnForObjects('*')],
+        resources: [this.bucket.arnForObjects(`${readablePrefix}*`)],
       }),
       new iam.PolicyStatement({
         sid: 'DecryptObjects',
@@ -351,11 +439,21 @@ export class Processor extends Construct {
         }),
       );
     }
-    const policy = new iam.Policy(this, 'FunctionPolicy', { statements, roles: [this.role] });
+    const policy = new iam.ManagedPolicy(this, 'FunctionPolicy', {
+      description: `S3 object processor (${config.stageName}): every permission of the function`,
+      statements,
+      roles: [this.role],
+    });
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'X-Ray PutTraceSegments/PutTelemetryRecords (and, in VPC mode, the EC2 network-interface actions Lambda needs) support no resource-level permissions; every other statement names its resource.',
+    });
+    const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${readablePrefix}*]`,
+      reason:
+        'GetObject on the keys that raise notifications: any of them may be uploaded and must be read; the bucket, its listing and other actions are not granted.',
     });
     return policy;
   }
@@ -365,7 +463,7 @@ export class Processor extends Construct {
    * (active tracing) through an interface endpoint. Logs leave through the Lambda service, and SQS is polled by
    * the event source mapping, not by the function, so neither needs an endpoint.
    */
-  private createVpc(config: StageConfig): ec2.Vpc {
+  private createVpc(config: StageConfig): { vpc: ec2.Vpc; securityGroup: ec2.SecurityGroup } {
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: config.network.maxAzs,
       natGateways: 0,
@@ -374,25 +472,71 @@ export class Processor extends Construct {
         S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
         DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
       },
+      // Strips the default security group's rules, whatever the synthesizing app's feature flags say.
+      restrictDefaultSecurityGroup: true,
     });
     const flowLogGroup = new logs.LogGroup(this, 'VpcFlowLogGroup', {
       retention: config.logRetentionDays as logs.RetentionDays,
+      encryptionKey: this.logsKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup) });
+    const flowLogRole = new iam.Role(this, 'VpcFlowLogRole', {
+      assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: 'VPC flow logs: write the processor VPC flow log group only',
+    });
+    const flowLogPolicy = new iam.ManagedPolicy(this, 'VpcFlowLogPolicy', {
+      roles: [flowLogRole],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+          resources: [flowLogGroup.logGroupArn],
+        }),
+      ],
+    });
+    const flowLog = vpc.addFlowLog('FlowLog', {
+      // Immutable view: CDK would add an inline default policy with a PassRole grant the service does not need.
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup, flowLogRole.withoutPolicyUpdates()),
+    });
+    flowLog.node.addDependency(flowLogPolicy);
+
+    // The function may open HTTPS connections only; in isolated subnets they can only reach the endpoints.
+    const securityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
+      vpc,
+      description: 'S3 object processor: HTTPS to VPC endpoints only',
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to the S3/DynamoDB gateway endpoints (no route leads anywhere else)',
+    );
+    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'XRayEndpointSecurityGroup', {
+      vpc,
+      description: 'X-Ray interface endpoint: HTTPS from the processor only',
+      allowAllOutbound: false,
+    });
+    endpointSecurityGroup.addIngressRule(
+      securityGroup,
+      ec2.Port.tcp(443),
+      'HTTPS from the processor function',
+    );
     vpc.addInterfaceEndpoint('XRayEndpoint', {
       service: ec2.InterfaceVpcEndpointAwsService.XRAY,
       subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       privateDnsEnabled: true,
+      securityGroups: [endpointSecurityGroup],
+      open: false,
     });
-    return vpc;
+    return { vpc, securityGroup };
   }
 
   /**
    * CDK's bucket-notifications handler is a deploy-time Lambda. Give it our own log group (retention) and a role
    * that may only write this bucket's notification configuration and that log group.
    */
-  private confineNotificationsHandler(stack: Stack, permissions: iam.PolicyDocument): void {
+  private confineNotificationsHandler(stack: Stack, policy: iam.ManagedPolicy): void {
     const handler = stack.node.tryFindChild(NOTIFICATIONS_HANDLER_ID)?.node.defaultChild;
     if (!(handler instanceof CfnResource) || handler.cfnResourceType !== 'AWS::Lambda::Function') {
       throw new Error(
@@ -401,10 +545,22 @@ export class Processor extends Construct {
     }
     const handlerLogs = new logs.LogGroup(this, 'NotificationsHandlerLogGroup', {
       retention: logs.RetentionDays.ONE_WEEK,
+      encryptionKey: this.logsKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     handler.addPropertyOverride('LoggingConfig', { LogGroup: handlerLogs.logGroupName });
-    permissions.addStatements(
+    // CDK also builds a policy for the handler; attached to our immutable role view it is never synthesized.
+    const unusedCdkPolicy = this.bucket.node
+      .tryFindChild('Notifications')
+      ?.node.tryFindChild('HandlerPolicy');
+    if (unusedCdkPolicy) {
+      Validations.of(unusedCdkPolicy).acknowledge({
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason:
+          'Not in the template: CDK creates this policy for the notifications handler, but it attaches to no role (the role is our immutable view), so it is never synthesized.',
+      });
+    }
+    policy.addStatements(
       new iam.PolicyStatement({
         actions: ['s3:PutBucketNotification', 's3:GetBucketNotification'],
         resources: [this.bucket.bucketArn],
