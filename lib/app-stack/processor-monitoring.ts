@@ -7,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { PROCESSOR_METRICS } from '../../services/processor/src/metric-names.ts';
 import { PROCESSOR_METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME } from '../config/processor-environment.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Processor } from './processor.ts';
@@ -17,15 +18,6 @@ export interface ProcessorMonitoringProps {
   /** The processor to watch. */
   readonly processor: Processor;
 }
-
-/** Metric names the processor publishes through Powertools EMF (services/processor). */
-export const PROCESSOR_EMF_METRICS = [
-  'ObjectsProcessed',
-  'ObjectsRejected',
-  'ObjectsDeleted',
-  'StaleEventsSkipped',
-  'RecordFailures',
-] as const;
 
 const FIVE_MINUTES = Duration.minutes(5);
 const WRITE_OPERATIONS = [dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM];
@@ -159,23 +151,29 @@ export class ProcessorMonitoring extends Construct {
       alarm.addOkAction(action);
     }
 
-    const emf = (metricName: string) =>
+    const emf = (metricName: string, statistic: string = cloudwatch.Stats.SUM) =>
       new cloudwatch.Metric({
         namespace: PROCESSOR_METRICS_NAMESPACE,
         metricName,
         dimensionsMap: { service: PROCESSOR_SERVICE_NAME },
-        statistic: cloudwatch.Stats.SUM,
+        statistic,
         period: FIVE_MINUTES,
       });
+    const { processingLag, ...counters } = PROCESSOR_METRICS;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(6),
       widgets: [
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 })],
         [
           new cloudwatch.GraphWidget({
-            title: 'Objects (processor metrics)',
-            left: PROCESSOR_EMF_METRICS.map(emf),
-            width: 12,
+            title: 'Objects and events (processor metrics)',
+            left: Object.values(counters).map((name) => emf(name)),
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Processing lag: S3 event to record (ms)',
+            left: [emf(processingLag, cloudwatch.Stats.p(50)), emf(processingLag, cloudwatch.Stats.p(99))],
+            width: 8,
           }),
           new cloudwatch.GraphWidget({
             title: 'Function invocations, errors, throttles',
@@ -184,7 +182,7 @@ export class ProcessorMonitoring extends Construct {
               fn.metricErrors({ period: FIVE_MINUTES }),
               fn.metricThrottles({ period: FIVE_MINUTES }),
             ],
-            width: 12,
+            width: 8,
           }),
         ],
         [

@@ -381,8 +381,16 @@ export class Processor extends Construct {
       }),
       new iam.PolicyStatement({
         sid: 'ReadObjects',
-        actions: ['s3:GetObject'],
+        // Ranged GETs of the exact version an event announced (GetObject with VersionId needs GetObjectVersion).
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
         resources: [this.bucket.arnForObjects(`${readablePrefix}*`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TellMissingObjectsApart',
+        // Without ListBucket S3 answers 403 instead of 404 for a deleted key or version, and the processor could
+        // not tell "object gone" (record it) from "access denied" (retry, then dead-letter).
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
       }),
       new iam.PolicyStatement({
         sid: 'DecryptObjects',
@@ -453,7 +461,7 @@ export class Processor extends Construct {
     Validations.of(policy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${readablePrefix}*]`,
       reason:
-        'GetObject on the keys that raise notifications: any of them may be uploaded and must be read; the bucket, its listing and other actions are not granted.',
+        'GetObject/GetObjectVersion on the keys that raise notifications: any of them may be uploaded and must be read; no write, delete or ACL action is granted.',
     });
     return policy;
   }
