@@ -173,6 +173,15 @@ describe('partial batch responses and redelivery', () => {
     expect(h.queue.isIdle()).toBe(true);
   });
 
+  it('deletes the whole batch despite reported failures when the mapping does not report item failures', async () => {
+    const h = harness({ batchingWindowMs: 0, reportBatchItemFailures: false });
+    const [first] = await h.send('a', 'b');
+    const [invocation] = h.invocations;
+    if (!invocation || !first) throw new Error('expected one invocation');
+    await h.finish(invocation, failures(first));
+    expect(h.queue.stats()).toMatchObject({ deleted: 2, invisible: 0 });
+  });
+
   it('redelivers the copy of an invocation that outlives the visibility timeout, and ignores its stale delete', async () => {
     const h = harness({ batchingWindowMs: 0, visibilityTimeoutMs: 5_000 });
     await h.send('slow');

@@ -33,6 +33,11 @@ export interface LocalQueueOptions {
   readonly maxConcurrency: number;
   /** Invokes the function with one batch. A rejection fails the whole batch. */
   readonly invoke: (records: SQSRecord[]) => Promise<SQSBatchResponse | undefined | null>;
+  /**
+   * Whether the mapping reads partial batch responses (FunctionResponseTypes ReportBatchItemFailures). Without it,
+   * Lambda ignores `batchItemFailures` and deletes the whole batch on any successful return. @default true
+   */
+  readonly reportBatchItemFailures?: boolean;
   /** ARN reported in each record's eventSourceARN. @default a local placeholder ARN */
   readonly queueArn?: string;
   /** Region reported in each record's awsRegion. @default the region in `queueArn` */
@@ -158,7 +163,7 @@ export class LocalQueue extends EventEmitter<QueueEvents> {
         throw new RangeError(`LocalQueue: ${name} is ${value}; must be a number >= ${min}`);
       }
     }
-    this.options = { maxBatchBytes: LAMBDA_PAYLOAD_LIMIT_BYTES, ...options };
+    this.options = { maxBatchBytes: LAMBDA_PAYLOAD_LIMIT_BYTES, reportBatchItemFailures: true, ...options };
     this.clock = options.clock ?? systemClock;
     this.queueArn = options.queueArn ?? DEFAULT_QUEUE_ARN;
     this.region = options.region ?? this.queueArn.split(':')[3] ?? 'eu-west-1';
@@ -330,7 +335,7 @@ export class LocalQueue extends EventEmitter<QueueEvents> {
     response: SQSBatchResponse | undefined | null,
   ): Omit<BatchEnd, 'batchId' | 'durationMs'> {
     // Lambda reads a missing or empty response as "everything succeeded".
-    const failures = response?.batchItemFailures ?? [];
+    const failures = this.options.reportBatchItemFailures ? (response?.batchItemFailures ?? []) : [];
     if (!Array.isArray(failures)) {
       return this.failBatch(batch, ids, 'invalid partial batch response: batchItemFailures is not a list');
     }

@@ -1,0 +1,367 @@
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  dynamodbClientConfig,
+  LOCAL_AWS_CREDENTIALS,
+  type LocalAws,
+  s3ClientConfig,
+  startLocalAws,
+} from './aws-servers.ts';
+import {
+  type DeployedFunction,
+  resolveEnvironment,
+  synthesizeDeployedFunction,
+} from './deployed-function.ts';
+import { LocalLambda } from './local-lambda.ts';
+import { ObjectProgress, type ProgressTotals } from './object-progress.ts';
+import { LocalQueue } from './queue.ts';
+import { S3NotificationEmulator } from './s3-notifications.ts';
+
+/**
+ * The whole local environment: S3 and DynamoDB emulators, the S3 -> SQS notification path, the queue with its
+ * event source mapping, and the processor's deployed bundle running in Lambda-like execution environments. Every
+ * setting of the function, queue and mapping is read from the chosen stage's synthesized template.
+ */
+
+export interface LocalEnvironmentOptions {
+  /** Stage whose processor runs locally. @default 'dev' */
+  readonly stage?: string;
+  /** Interface the emulators listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** S3 port; 0 picks a free one. @default 0 */
+  readonly s3Port?: number;
+  /** DynamoDB port; 0 picks a free one. @default 0 */
+  readonly dynamodbPort?: number;
+  /** Keeps objects and items here across runs. @default a temporary directory, removed on close */
+  readonly dataDir?: string;
+  /**
+   * Multiplies the stage's visibility timeout, batching window and function timeout (they keep their ratios, so
+   * the visibility budget of 6 x timeout + window still holds). Tests of redelivery use e.g. 0.01. @default 1
+   */
+  readonly timeScale?: number;
+  /** One line per processed object, retry and dead letter. @default discarded */
+  readonly log?: (line: string) => void;
+  /** Every line the function writes (its JSON logs and EMF metrics). @default discarded */
+  readonly processorLog?: (line: string) => void;
+}
+
+/** What `npm start` prints as its ready line, and what integration tests attach with. */
+export interface ReadyInfo {
+  readonly ready: true;
+  readonly s3Endpoint: string;
+  readonly dynamodbEndpoint: string;
+  readonly bucket: string;
+  readonly table: string;
+  readonly region: string;
+  readonly stage: string;
+  /** The stage's MAX_OBJECT_BYTES: integration tests size their oversized object from it. */
+  readonly maxObjectBytes: number;
+}
+
+export interface LocalEnvironment {
+  readonly info: ReadyInfo;
+  readonly deployed: DeployedFunction;
+  readonly queue: LocalQueue;
+  readonly lambda: LocalLambda;
+  readonly progress: ObjectProgress;
+  /** Stops everything within a few seconds and removes temporary data; returns the final totals. */
+  close(): Promise<ProgressTotals>;
+}
+
+/** A problem the person starting the environment can fix; its message says how. */
+export class LocalEnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalEnvironmentError';
+  }
+}
+
+/** Local resource names: fixed per stage so that a persisted data directory finds its bucket and table again. */
+export function localResourceNames(project: string, stage: string): { bucket: string; table: string } {
+  return { bucket: `${project}-${stage}-local`, table: `${project}-${stage}-local-objects` };
+}
+
+const FAKE_ACCOUNT = '000000000000';
+
+export async function startLocalEnvironment(
+  options: LocalEnvironmentOptions = {},
+): Promise<LocalEnvironment> {
+  const stageName = options.stage ?? 'dev';
+  const timeScale = options.timeScale ?? 1;
+  if (!(timeScale > 0))
+    throw new LocalEnvironmentError(`time scale is ${timeScale}; must be a positive number`);
+  const dataDir = options.dataDir === undefined ? undefined : await usableDataDir(options.dataDir);
+  const scratch = await mkdtemp(join(tmpdir(), 's3-object-processor-local-'));
+  const cleanups: Array<() => Promise<unknown>> = [() => rm(scratch, { recursive: true, force: true })];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  };
+
+  try {
+    const deployed = synthesize(stageName, join(scratch, 'cdk.out'));
+    const region = deployed.stage.region;
+    const names = localResourceNames(deployed.project, stageName);
+
+    const aws = await startServers(options, region, dataDir);
+    cleanups.push(() => aws.close());
+    const s3 = new S3Client(s3ClientConfig(aws));
+    const dynamodb = new DynamoDBClient(dynamodbClientConfig(aws));
+    cleanups.push(async () => {
+      s3.destroy();
+      dynamodb.destroy();
+    });
+    await ensureBucket(s3, names.bucket);
+    await ensureTable(dynamodb, names.table, deployed);
+
+    const functionName = `${deployed.stackName}-Function-local`;
+    const lambda = await LocalLambda.start({
+      taskRoot: deployed.assetDir,
+      handler: deployed.handler,
+      environment: {
+        ...resolveEnvironment(deployed, names),
+        ...lambdaRuntimeEnvironment(deployed, functionName, region),
+        // Stand-ins for the execution role's credentials and for the AWS endpoints (the SDK's standard variables).
+        AWS_ACCESS_KEY_ID: LOCAL_AWS_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CREDENTIALS.secretAccessKey,
+        AWS_SESSION_TOKEN: 'local',
+        AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint,
+      },
+      timeoutMs: deployed.timeoutSeconds * 1000 * timeScale,
+      concurrency: deployed.eventSource.maxConcurrency,
+      ...(options.processorLog ? { onLog: options.processorLog } : {}),
+    }).catch((error: unknown) => {
+      throw new LocalEnvironmentError(`the processor bundle failed to start: ${(error as Error).message}`);
+    });
+    cleanups.push(() => lambda.close());
+
+    const queue = new LocalQueue({
+      batchSize: deployed.eventSource.batchSize,
+      batchingWindowMs: deployed.eventSource.maxBatchingWindowSeconds * 1000 * timeScale,
+      visibilityTimeoutMs: deployed.ingestQueue.visibilityTimeoutSeconds * 1000 * timeScale,
+      maxReceiveCount: deployed.ingestQueue.maxReceiveCount,
+      maxConcurrency: deployed.eventSource.maxConcurrency,
+      reportBatchItemFailures: deployed.eventSource.reportBatchItemFailures,
+      queueArn: `arn:aws:sqs:${region}:${FAKE_ACCOUNT}:${deployed.stackName}-ingest`,
+      region,
+      invoke: async (records) => (await lambda.invoke({ Records: records })) as never,
+    });
+    cleanups.push(async () => queue.close());
+
+    const log = options.log ?? (() => {});
+    const progress = new ObjectProgress({
+      queue,
+      log,
+      readItem: async (objectKey) => {
+        const { Item } = await dynamodb.send(
+          new GetItemCommand({
+            TableName: names.table,
+            Key: { objectKey: { S: objectKey } },
+            ConsistentRead: true,
+          }),
+        );
+        if (!Item) return undefined;
+        return {
+          status: Item.status?.S ?? '?',
+          ...(Item.sequencer?.S !== undefined && { sequencer: Item.sequencer.S }),
+          ...(Item.reasonCode?.S !== undefined && { reasonCode: Item.reasonCode.S }),
+          ...(Item.contentType?.S !== undefined && { contentType: Item.contentType.S }),
+        };
+      },
+    });
+
+    const notifications = new S3NotificationEmulator({
+      source: aws.s3rver,
+      bucket: names.bucket,
+      region,
+      send: (body) => queue.enqueue(body),
+      readObjectFacts: async (bucket, key) => {
+        try {
+          const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+          return { size: head.ContentLength ?? 0, eTag: head.ETag ?? '' };
+        } catch (error) {
+          if ((error as { name?: string }).name === 'NotFound') return undefined;
+          throw error;
+        }
+      },
+      onDropped: (reason, record) => log(`DROPPED      ${record.s3.object.key}  ${reason}`),
+      ...(deployed.notificationFilter.prefix !== undefined && {
+        keyPrefix: deployed.notificationFilter.prefix,
+      }),
+      ...(deployed.notificationFilter.suffix !== undefined && {
+        keySuffix: deployed.notificationFilter.suffix,
+      }),
+    });
+    notifications.start();
+    cleanups.push(() => notifications.stop());
+
+    const info: ReadyInfo = {
+      ready: true,
+      s3Endpoint: aws.s3Endpoint,
+      dynamodbEndpoint: aws.dynamodbEndpoint,
+      bucket: names.bucket,
+      table: names.table,
+      region,
+      stage: stageName,
+      maxObjectBytes: Number(resolveEnvironment(deployed, names).MAX_OBJECT_BYTES),
+    };
+    let closing: Promise<ProgressTotals> | undefined;
+    return {
+      info,
+      deployed,
+      queue,
+      lambda,
+      progress,
+      close: () => {
+        closing ??= (async () => {
+          await notifications.stop();
+          queue.close();
+          await lambda.close();
+          const totals = await Promise.race([
+            progress.flush(),
+            new Promise<ProgressTotals>((r) => setTimeout(() => r(progress.totalsSoFar()), 1_000).unref()),
+          ]);
+          await cleanUp();
+          return { ...totals, deadLettered: queue.stats().deadLettered };
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+function synthesize(stageName: string, outdir: string): DeployedFunction {
+  try {
+    return synthesizeDeployedFunction({ stageName, outdir });
+  } catch (error) {
+    throw new LocalEnvironmentError(`could not synthesize stage "${stageName}": ${(error as Error).message}`);
+  }
+}
+
+/** Variables the Lambda service sets in every execution environment of this function. */
+function lambdaRuntimeEnvironment(
+  deployed: DeployedFunction,
+  functionName: string,
+  region: string,
+): Record<string, string> {
+  return {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${deployed.runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(deployed.memoryMiB),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: 'local',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    ...(deployed.logFormat === 'JSON' && { AWS_LAMBDA_LOG_FORMAT: 'JSON' }),
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    TZ: ':UTC',
+    LANG: 'en_US.UTF-8',
+    PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
+  };
+}
+
+/** Creates the directory if needed and proves it can be read and written, with a message that says what is wrong. */
+async function usableDataDir(dir: string): Promise<string> {
+  const path = resolve(dir);
+  try {
+    const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (info && !info.isDirectory())
+      throw new LocalEnvironmentError(`data dir ${path} exists but is not a directory`);
+    await mkdir(path, { recursive: true });
+    await access(path, constants.R_OK | constants.W_OK | constants.X_OK);
+    const probe = join(path, '.write-probe');
+    await writeFile(probe, '');
+    await rm(probe);
+    return path;
+  } catch (error) {
+    if (error instanceof LocalEnvironmentError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new LocalEnvironmentError(
+      `data dir ${path} is not usable (${code ?? (error as Error).message}): it must be a directory this user can read and write`,
+    );
+  }
+}
+
+async function startServers(
+  options: LocalEnvironmentOptions,
+  region: string,
+  dataDir: string | undefined,
+): Promise<LocalAws> {
+  try {
+    return await startLocalAws({
+      host: options.host ?? '127.0.0.1',
+      s3Port: options.s3Port ?? 0,
+      dynamodbPort: options.dynamodbPort ?? 0,
+      // Without a data dir: a temporary directory for objects and an in-memory table, gone on close.
+      ...(dataDir !== undefined && { dataDir }),
+      region,
+    });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { port?: number };
+    if (e.code === 'EADDRINUSE') {
+      throw new LocalEnvironmentError(
+        `port ${e.port ?? '?'} is already in use (another \`npm start\`?); stop it or choose other ports with --s3-port / --dynamodb-port`,
+      );
+    }
+    if (e.code === 'EACCES') {
+      throw new LocalEnvironmentError(
+        `not allowed to listen on port ${e.port ?? '?'}; choose a port above 1023`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    // A persisted data directory already has it.
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+  }
+}
+
+/** Creates the table with the stack's key schema, or checks that a persisted one has that schema. */
+async function ensureTable(
+  dynamodb: DynamoDBClient,
+  table: string,
+  deployed: DeployedFunction,
+): Promise<void> {
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({ TableName: table, ...deployed.tableKeys, BillingMode: 'PAY_PER_REQUEST' }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table }));
+    const schema = JSON.stringify(Table?.KeySchema);
+    if (schema !== JSON.stringify(deployed.tableKeys.KeySchema)) {
+      throw new LocalEnvironmentError(
+        `table ${table} in the data dir has key schema ${schema}, not the stack's ${JSON.stringify(deployed.tableKeys.KeySchema)}; use another --data-dir`,
+      );
+    }
+  }
+  await waitUntilTableExists(
+    { client: dynamodb, maxWaitTime: 30, minDelay: 0.02, maxDelay: 0.5 },
+    { TableName: table },
+  );
+}

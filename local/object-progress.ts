@@ -1,0 +1,210 @@
+import type { SQSRecord } from 'aws-lambda';
+import type { BatchEnd, DeadLetter, LocalQueue } from './queue.ts';
+
+/**
+ * What `npm start` tells a person about each object: one line per object once its message is done (key, outcome,
+ * latency since the S3 event), one per retry and dead letter, and the totals at exit. Outcomes are read back from
+ * the table, so a line says what the processor really recorded, not what the local environment expected.
+ */
+
+/** The fields of a table item this module reads. */
+export interface ItemSummary {
+  readonly status: string;
+  readonly sequencer?: string;
+  readonly reasonCode?: string;
+  readonly contentType?: string;
+}
+
+export interface ProgressTotals {
+  readonly processed: number;
+  readonly rejected: number;
+  readonly deleted: number;
+  /** Events whose item already reflected them (redelivery) or a newer event (out of order): skipped. */
+  readonly duplicates: number;
+  /** Deliveries that failed and wait for the visibility timeout. */
+  readonly retries: number;
+  readonly deadLettered: number;
+  /** Messages that were not S3 notifications the processor could read. */
+  readonly malformed: number;
+}
+
+export interface ObjectProgressOptions {
+  readonly queue: LocalQueue;
+  /** Reads the item of a key (GetItem, consistent). */
+  readonly readItem: (objectKey: string) => Promise<ItemSummary | undefined>;
+  /** Receives each human-readable line. */
+  readonly log: (line: string) => void;
+  readonly now?: () => number;
+}
+
+interface NotificationEntry {
+  readonly key: string;
+  readonly eventName: string;
+  readonly eventTime: string;
+  readonly sequencer?: string;
+}
+
+type ParsedBody =
+  | { readonly kind: 'test-event' }
+  | { readonly kind: 'notification'; readonly entries: readonly NotificationEntry[] }
+  | { readonly kind: 'malformed'; readonly why: string };
+
+export class ObjectProgress {
+  private readonly options: ObjectProgressOptions;
+  private readonly now: () => number;
+  private readonly batches = new Map<number, readonly SQSRecord[]>();
+  /** `key sequencer` of events already reported, to tell a redelivery from the first delivery. */
+  private readonly reported = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+  private totals = {
+    processed: 0,
+    rejected: 0,
+    deleted: 0,
+    duplicates: 0,
+    retries: 0,
+    deadLettered: 0,
+    malformed: 0,
+  };
+
+  constructor(options: ObjectProgressOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+    options.queue.on('batch-start', ({ batchId, records }) => this.batches.set(batchId, records));
+    options.queue.on('batch-end', (end) => this.onBatchEnd(end));
+    options.queue.on('dead-lettered', (letter) => this.onDeadLetter(letter));
+  }
+
+  totalsSoFar(): ProgressTotals {
+    return { ...this.totals };
+  }
+
+  /** Waits for the item reads still running, so the totals are final. */
+  async flush(): Promise<ProgressTotals> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    return this.totalsSoFar();
+  }
+
+  private onBatchEnd(end: BatchEnd): void {
+    const records = this.batches.get(end.batchId) ?? [];
+    this.batches.delete(end.batchId);
+    const failed = new Set(end.failed);
+    for (const record of records) {
+      const body = parseBody(record.body);
+      if (body.kind === 'test-event') continue;
+      if (failed.has(record.messageId)) {
+        this.totals.retries++;
+        const receive = record.attributes.ApproximateReceiveCount;
+        const why = end.error ?? 'reported as a batch item failure';
+        for (const key of keysOf(body)) this.options.log(`RETRY        ${key}  (receive ${receive}) ${why}`);
+        continue;
+      }
+      if (body.kind === 'malformed') {
+        // Acknowledged without a failure: the processor accepted it; say so, it would be a processor bug.
+        this.totals.malformed++;
+        this.options.log(
+          `ACKNOWLEDGED message ${record.messageId} that is not an S3 notification (${body.why})`,
+        );
+        continue;
+      }
+      for (const entry of body.entries) this.track(this.report(entry));
+    }
+  }
+
+  private onDeadLetter(letter: DeadLetter): void {
+    this.totals.deadLettered++;
+    const body = parseBody(letter.body);
+    const what = body.kind === 'malformed' ? `message ${letter.messageId}` : keysOf(body).join(', ');
+    this.options.log(`DEAD-LETTER  ${what} after ${letter.receiveCount} receives: ${letter.lastFailure}`);
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+
+  private async report(entry: NotificationEntry): Promise<void> {
+    const latencyMs = Math.max(0, this.now() - Date.parse(entry.eventTime));
+    let item: ItemSummary | undefined;
+    try {
+      item = await this.options.readItem(entry.key);
+    } catch (error) {
+      this.options.log(`?            ${entry.key}  could not read its item: ${String(error)}`);
+      return;
+    }
+    const identity = `${entry.key} ${entry.sequencer ?? entry.eventTime}`;
+    const firstReport = !this.reported.has(identity);
+    this.reported.add(identity);
+    const newer =
+      item?.sequencer !== undefined &&
+      entry.sequencer !== undefined &&
+      hexValue(item.sequencer) > hexValue(entry.sequencer);
+    let status: string;
+    let detail = '';
+    if (!item) {
+      status = 'NO-ITEM';
+    } else if (!firstReport || newer) {
+      this.totals.duplicates++;
+      status = newer ? 'STALE' : 'DUPLICATE';
+    } else if (item.status === 'PROCESSED') {
+      this.totals.processed++;
+      status = 'PROCESSED';
+      detail = item.contentType ?? '';
+    } else if (item.status === 'REJECTED') {
+      this.totals.rejected++;
+      status = 'REJECTED';
+      detail = item.reasonCode ?? '';
+    } else if (item.status === 'DELETED') {
+      this.totals.deleted++;
+      status = 'DELETED';
+    } else {
+      status = item.status;
+    }
+    this.options.log(`${status.padEnd(12)} ${entry.key}  ${latencyMs} ms${detail ? `  ${detail}` : ''}`);
+  }
+}
+
+function hexValue(sequencer: string): bigint {
+  try {
+    return BigInt(`0x${sequencer}`);
+  } catch {
+    return -1n;
+  }
+}
+
+function keysOf(body: ParsedBody): string[] {
+  return body.kind === 'notification' ? body.entries.map((e) => e.key) : [];
+}
+
+/** Reads a message body as S3 writes it; only what progress reporting needs, leniently. */
+export function parseBody(body: string): ParsedBody {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return { kind: 'malformed', why: 'not JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null) return { kind: 'malformed', why: 'not an object' };
+  if ((parsed as { Event?: unknown }).Event === 's3:TestEvent') return { kind: 'test-event' };
+  const records = (parsed as { Records?: unknown }).Records;
+  if (!Array.isArray(records)) return { kind: 'malformed', why: 'no Records' };
+  const entries: NotificationEntry[] = [];
+  for (const r of records as Array<Record<string, unknown>>) {
+    const s3 = r?.s3 as { object?: { key?: unknown; sequencer?: unknown } } | undefined;
+    const key = s3?.object?.key;
+    if (typeof key !== 'string') return { kind: 'malformed', why: 'a record has no s3.object.key' };
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(key.replaceAll('+', ' '));
+    } catch {
+      return { kind: 'malformed', why: `key ${JSON.stringify(key)} is not URL-encoded` };
+    }
+    const sequencer = s3?.object?.sequencer;
+    entries.push({
+      key: decoded,
+      eventName: String(r.eventName ?? ''),
+      eventTime: String(r.eventTime ?? ''),
+      ...(typeof sequencer === 'string' ? { sequencer } : {}),
+    });
+  }
+  return { kind: 'notification', entries };
+}
