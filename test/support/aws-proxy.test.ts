@@ -1,9 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
@@ -15,25 +9,15 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_AWS_CREDENTIALS, type LocalAws, startLocalAws } from '../../local/aws-servers.ts';
 import { type AwsProxy, startAwsProxy } from './aws-proxy.ts';
 
-const require = createRequire(import.meta.url);
-const dynalite = require('dynalite') as (options: { createTableMs: number }) => Server;
-const S3rver = require('s3rver') as new (
-  options: Record<string, unknown>,
-) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
-
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const credentials = LOCAL_AWS_CREDENTIALS;
 const region = 'us-east-1';
 
-let dynamoServer: Server;
+let aws: LocalAws;
 let dynamoUpstream: string;
-let s3Server: InstanceType<typeof S3rver>;
 let s3Upstream: string;
-let s3Dir: string;
 const proxies: AwsProxy[] = [];
 
 async function proxy(options: Parameters<typeof startAwsProxy>[0]): Promise<AwsProxy> {
@@ -61,9 +45,9 @@ function s3Client(endpoint: string, maxAttempts = 3, requestTimeout?: number): S
 }
 
 beforeAll(async () => {
-  dynamoServer = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', resolve));
-  dynamoUpstream = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+  aws = await startLocalAws();
+  dynamoUpstream = aws.dynamodbEndpoint;
+  s3Upstream = aws.s3Endpoint;
   await dynamoClient(dynamoUpstream).send(
     new CreateTableCommand({
       TableName: 'proxy-test',
@@ -72,11 +56,6 @@ beforeAll(async () => {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-
-  s3Dir = await mkdtemp(join(tmpdir(), 'aws-proxy-test-'));
-  s3Server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir });
-  const address = await s3Server.run();
-  s3Upstream = `http://127.0.0.1:${address.port}`;
   await s3Client(s3Upstream).send(new CreateBucketCommand({ Bucket: 'proxy-test' }));
 });
 
@@ -85,9 +64,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => dynamoServer.close(() => resolve()));
-  await s3Server.close();
-  await rm(s3Dir, { recursive: true, force: true });
+  await aws.close();
 });
 
 describe('DynamoDB proxy', () => {
@@ -118,27 +95,53 @@ describe('DynamoDB proxy', () => {
     const ddb = await proxy({
       service: 'dynamodb',
       upstream: dynamoUpstream,
-      faults: [{ operations: ['PutItem'], fault, firstAttempts: 2 }],
+      faults: [{ operations: ['PutItem'], fault, firstAttempts: 1 }],
     });
-    const client = dynamoClient(ddb.endpoint, 3);
+    const client = dynamoClient(ddb.endpoint, 2);
     const item = { TableName: 'proxy-test', Item: { pk: { S: `retry-${fault}` } } };
 
     const ok = await client.send(new PutItemCommand(item));
 
-    expect(ok.$metadata.attempts).toBe(3);
+    expect(ok.$metadata.attempts).toBe(2);
     expect(ddb.requests().map((r) => [r.sdkAttempt, r.fault, r.status])).toEqual([
       [1, fault, status],
-      [2, fault, status],
-      [3, undefined, 200],
+      [2, undefined, 200],
     ]);
-    expect(ddb.faultCounts()).toEqual({ [`PutItem ${fault}`]: 2 });
+    expect(ddb.faultCounts()).toEqual({ [`PutItem ${fault}`]: 1 });
 
     // Once faults outlast the retry budget the SDK gives up after exactly maxAttempts, with the service's name.
     ddb.setFaults([{ operations: ['PutItem'], fault }]);
     ddb.reset();
     const failure = await client.send(new PutItemCommand(item)).catch((e: unknown) => e);
-    expect(failure).toMatchObject({ name: errorName, $metadata: { httpStatusCode: status, attempts: 3 } });
-    expect(ddb.counts()).toEqual({ PutItem: 3 });
+    expect(failure).toMatchObject({ name: errorName, $metadata: { httpStatusCode: status, attempts: 2 } });
+    expect(ddb.counts()).toEqual({ PutItem: 2 });
+  });
+
+  it('response-lost applies the write upstream but the client only sees a dropped connection', async () => {
+    const ddb = await proxy({
+      service: 'dynamodb',
+      upstream: dynamoUpstream,
+      faults: [{ operations: ['PutItem'], fault: 'response-lost', firstAttempts: 1 }],
+    });
+    const client = dynamoClient(ddb.endpoint, 3);
+    const conditional = new PutItemCommand({
+      TableName: 'proxy-test',
+      Item: { pk: { S: 'lost-response' } },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+
+    // The first attempt created the item; the SDK's retry then fails the condition it just satisfied.
+    const failure = await client.send(conditional).catch((e: unknown) => e);
+
+    expect(failure).toMatchObject({ name: 'ConditionalCheckFailedException', $metadata: { attempts: 2 } });
+    const log = ddb.requests();
+    expect(log.map((r) => [r.fault, r.upstreamStatus, r.status])).toEqual([
+      ['response-lost', 200, undefined],
+      [undefined, undefined, 400],
+    ]);
+    // Both attempts belong to one SDK operation: the invocation id groups retries.
+    expect(new Set(log.map((r) => r.sdkInvocationId)).size).toBe(1);
+    expect(log[0]?.sdkInvocationId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('injects a share of faults with a seeded decision that does not depend on arrival order', async () => {
@@ -264,9 +267,9 @@ describe('S3 proxy', () => {
     const s3 = await proxy({
       service: 's3',
       upstream: s3Upstream,
-      faults: [{ operations: ['GetObjectRange'], fault, firstAttempts: 2 }],
+      faults: [{ operations: ['GetObjectRange'], fault, firstAttempts: 1 }],
     });
-    const client = s3Client(s3.endpoint, 3);
+    const client = s3Client(s3.endpoint, 2);
     await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key: `t-${fault}`, Body: '%PDF-1.7' }));
 
     const got = await client.send(
@@ -274,13 +277,13 @@ describe('S3 proxy', () => {
     );
 
     expect(await got.Body?.transformToString()).toBe('%PDF');
-    expect(got.$metadata.attempts).toBe(3);
+    expect(got.$metadata.attempts).toBe(2);
     expect(
       s3
         .requests()
         .filter((r) => r.operation === 'GetObjectRange')
         .map((r) => r.status),
-    ).toEqual([status, status, 206]);
+    ).toEqual([status, 206]);
   });
 
   it('answers ranged GETs with NoSuchKey (not retried) while other requests pass', async () => {

@@ -54,7 +54,12 @@ export type AwsFault =
   /** Never answers: holds the socket until the client gives up, `holdMs` passes, or the proxy stops. */
   | 'timeout'
   /** Destroys the connection without a response (SDK sees ECONNRESET / socket hang up). */
-  | 'connection-reset';
+  | 'connection-reset'
+  /**
+   * Forwards the request (the server applies it) and then destroys the connection instead of answering: the
+   * client sees a network error for a write that did happen, and its retry meets the already-applied state.
+   */
+  | 'response-lost';
 
 /** What a rule's `match` predicate and the request log see of one request. */
 export interface AwsProxyRequestInfo {
@@ -78,6 +83,8 @@ export interface AwsProxyRequestInfo {
   readonly sdkAttempt?: number;
   /** The SDK's configured maximum attempts (from the `amz-sdk-request` header), when sent. */
   readonly sdkMaxAttempts?: number;
+  /** Shared by every attempt of one SDK operation (`amz-sdk-invocation-id`): group by it to count retries. */
+  readonly sdkInvocationId?: string;
   readonly headers: http.IncomingHttpHeaders;
   readonly body: Buffer;
 }
@@ -125,10 +132,13 @@ export interface AwsProxyLogEntry {
   readonly key?: string;
   readonly sdkAttempt?: number;
   readonly sdkMaxAttempts?: number;
+  readonly sdkInvocationId?: string;
   /** The fault injected, or undefined when the request was forwarded. */
   readonly fault?: AwsFault;
-  /** Status sent to the client; undefined for `timeout` / `connection-reset` (no response). */
+  /** Status sent to the client; undefined for `timeout` / `connection-reset` / `response-lost` (no response). */
   readonly status?: number;
+  /** For `response-lost`: the status the server answered (and the client never saw). */
+  readonly upstreamStatus?: number;
   /** Ordinal (0-based) of this identical request among those seen: 0 = first try, 1 = its first repeat. */
   readonly occurrence: number;
 }
@@ -240,6 +250,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       ...(info.key === undefined ? {} : { key: info.key }),
       ...(info.sdkAttempt === undefined ? {} : { sdkAttempt: info.sdkAttempt }),
       ...(info.sdkMaxAttempts === undefined ? {} : { sdkMaxAttempts: info.sdkMaxAttempts }),
+      ...(info.sdkInvocationId === undefined ? {} : { sdkInvocationId: info.sdkInvocationId }),
     };
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
 
@@ -257,6 +268,12 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       }
       if (rule.fault === 'connection-reset') {
         log.push({ ...entry, fault: rule.fault });
+        req.socket.destroy();
+        return;
+      }
+      if (rule.fault === 'response-lost') {
+        const upstreamStatus = await forward(req, undefined, body);
+        log.push({ ...entry, fault: rule.fault, upstreamStatus });
         req.socket.destroy();
         return;
       }
@@ -284,7 +301,12 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     return share >= 1 || draw(seed, index, identity, occurrence) < share;
   }
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<number> {
+  /** Sends the request upstream; relays the response to `res`, or reads and drops it when `res` is undefined. */
+  function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse | undefined,
+    body: Buffer,
+  ): Promise<number> {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
       // The Host header is kept as received: the client signed it (SigV4) and the upstream verifies it.
@@ -308,8 +330,12 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
           for (const [name, value] of Object.entries(upstreamRes.headers)) {
             if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
           }
-          res.writeHead(status, responseHeaders);
-          upstreamRes.pipe(res);
+          if (res) {
+            res.writeHead(status, responseHeaders);
+            upstreamRes.pipe(res);
+          } else {
+            upstreamRes.resume();
+          }
           upstreamRes.on('end', () => resolve(status));
           upstreamRes.on('error', reject);
         },
@@ -407,12 +433,14 @@ function describe(service: AwsProxyService, req: http.IncomingMessage, body: Buf
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
   const attemptHeader = /attempt=(\d+); *max=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''));
+  const invocationId = req.headers['amz-sdk-invocation-id'];
   const common = {
     service,
     method,
     url,
     headers: req.headers,
     body,
+    ...(typeof invocationId === 'string' ? { sdkInvocationId: invocationId } : {}),
     ...(attemptHeader
       ? { sdkAttempt: Number(attemptHeader[1]), sdkMaxAttempts: Number(attemptHeader[2]) }
       : {}),
