@@ -26,6 +26,7 @@ import {
   systemClock,
   ToolError,
 } from './lib/cli.ts';
+import { runbookFor } from './lib/runbooks.ts';
 import { clientConfig, resolveOutputs, stageContext } from './lib/targets.ts';
 import { formatCounts, queueInfo } from './redrive.ts';
 
@@ -125,7 +126,8 @@ export async function status(argv: readonly string[], io: Io, deps: StatusDeps =
   );
   for (const alarm of alarms) {
     const since = alarm.since ? ` since ${alarm.since.toISOString()}` : '';
-    io.out(`  ${alarm.state.padEnd(17)} ${alarm.name}${since}`);
+    const runbook = alarm.state === 'OK' ? undefined : runbookFor(alarm.name);
+    io.out(`  ${alarm.state.padEnd(17)} ${alarm.name}${since}${runbook ? ` -> ${runbook}` : ''}`);
   }
   const shown = errors.events.slice(-errorLines).reverse();
   const counted = `${errors.events.length}${errors.partial ? '+ (first pages only)' : ''}`;
@@ -136,7 +138,9 @@ export async function status(argv: readonly string[], io: Io, deps: StatusDeps =
     io.out(`  ${new Date(event.timestamp ?? 0).toISOString()} ${oneLine(event.message ?? '', 160)}`);
   }
   const needsAttention = byState('ALARM') > 0 || dlq.counts.visible + dlq.counts.inFlight > 0;
-  if (needsAttention) io.out('needs attention: see docs/runbooks/ for the alarm, or the dead-letter runbook');
+  if (needsAttention) {
+    io.out('needs attention: follow the runbook named next to each firing alarm (docs/runbooks/)');
+  }
   return needsAttention ? 1 : 0;
 }
 

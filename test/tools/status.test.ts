@@ -85,7 +85,7 @@ describe('status', () => {
       .resolvesOnce({
         MetricAlarms: [
           {
-            AlarmName: 'b-age',
+            AlarmName: 'proc-dev-MonitoringIngestOldestMessageAlarmDECEBD51-X1',
             StateValue: 'ALARM',
             StateUpdatedTimestamp: new Date(Date.UTC(2025, 5, 1, 11, 50)),
           },
@@ -124,12 +124,12 @@ describe('status', () => {
       'dead letters  0 visible, 0 in flight, 0 delayed; oldest n/a (no datapoint)',
       'function      proc-fn: Active, last update Successful, 256 MiB, timeout 30 s',
       'alarms        2 on the alarm topic: 1 ALARM, 0 INSUFFICIENT_DATA, 1 OK',
-      '  ALARM             b-age since 2025-06-01T11:50:00.000Z',
+      '  ALARM             proc-dev-MonitoringIngestOldestMessageAlarmDECEBD51-X1 since 2025-06-01T11:50:00.000Z -> docs/runbooks/ingest-oldest-message.md',
       '  OK                a-errors',
       'errors        3 in the last 30 min in proc-dev-FunctionLogGroupABC; newest 2:',
       '  2025-06-01T11:30:00.000Z {"level":"ERROR", "message":"newest"}',
       '  2025-06-01T11:20:00.000Z {"level":"ERROR","message":"middle"}',
-      'needs attention: see docs/runbooks/ for the alarm, or the dead-letter runbook',
+      'needs attention: follow the runbook named next to each firing alarm (docs/runbooks/)',
     ]);
   });
 
