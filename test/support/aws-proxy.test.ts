@@ -174,6 +174,26 @@ describe('DynamoDB proxy', () => {
     expect(a.faultCounts()).toEqual({ 'PutItem dynamodb-throttling': failedA.length });
   });
 
+  it('identity decides which requests count as the same one', async () => {
+    const ddb = await proxy({
+      service: 'dynamodb',
+      upstream: dynamoUpstream,
+      faults: [{ operations: ['PutItem'], fault: 'dynamodb-throttling', firstAttempts: 1 }],
+      identity: (r) => (JSON.parse(r.body.toString()) as { Item: { pk: { S: string } } }).Item.pk.S,
+    });
+    const client = dynamoClient(ddb.endpoint, 1);
+    const put = (pk: string, v: string) =>
+      client.send(new PutItemCommand({ TableName: 'proxy-test', Item: { pk: { S: pk }, v: { S: v } } })).then(
+        () => 'ok',
+        (e: { name: string }) => e.name,
+      );
+
+    // Different bodies, same identity: only the first request of each key is faulted.
+    expect(await put('id-a', 'first')).toBe('ThrottlingException');
+    expect(await put('id-a', 'second')).toBe('ok');
+    expect(await put('id-b', 'first')).toBe('ThrottlingException');
+  });
+
   it('narrows rules by operation, match predicate and limit, and setFaults([]) turns them off', async () => {
     const ddb = await proxy({
       service: 'dynamodb',

@@ -122,6 +122,11 @@ export interface AwsProxyOptions {
   readonly seed?: number;
   /** Port on 127.0.0.1. @default 0 (ephemeral) */
   readonly port?: number;
+  /**
+   * What makes two requests "the same request" for fault decisions and `firstAttempts`. Return e.g. the DynamoDB
+   * item key to make decisions independent of volatile body fields (timestamps). @default see the module doc
+   */
+  readonly identity?: (request: AwsProxyRequestInfo) => string;
 }
 
 /** One request as the proxy handled it. */
@@ -236,7 +241,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
     const info = describe(options.service, req, body);
     counts.set(info.operation, (counts.get(info.operation) ?? 0) + 1);
-    const identity = requestIdentity(info);
+    const identity = options.identity ? `${info.operation} ${options.identity(info)}` : requestIdentity(info);
     const occurrence = seen.get(identity) ?? 0;
     seen.set(identity, occurrence + 1);
     const ruleIndex = rules.findIndex((rule, index) => fires(rule, index, info, identity, occurrence));
