@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -108,6 +109,8 @@ export async function startLocalEnvironment(
   };
 
   try {
+    // Cheap checks first: a busy port should not cost a synth to report.
+    await assertPortsFree(options);
     const deployed = synthesize(stageName, join(scratch, 'cdk.out'));
     const region = deployed.stage.region;
     const names = localResourceNames(deployed.project, stageName);
@@ -328,6 +331,39 @@ async function startServers(
     }
     throw error;
   }
+}
+
+function portError(error: NodeJS.ErrnoException, port: number, service: string): Error {
+  if (error.code === 'EADDRINUSE') {
+    const flag = service === 'S3' ? '--s3-port' : '--dynamodb-port';
+    return new LocalEnvironmentError(
+      `port ${port} (${service}) is already in use (another \`npm start\`?); stop it or choose another port with ${flag}`,
+    );
+  }
+  if (error.code === 'EACCES') {
+    return new LocalEnvironmentError(
+      `not allowed to listen on port ${port} (${service}); choose a port above 1023`,
+    );
+  }
+  return error;
+}
+
+/** s3rver reports a busy port as an unhandled 'error' event (a crash), not as a rejection: probe first. */
+async function assertPortsFree(options: LocalEnvironmentOptions): Promise<void> {
+  for (const [port, service] of [
+    [options.s3Port ?? 0, 'S3'],
+    [options.dynamodbPort ?? 0, 'DynamoDB'],
+  ] as const) {
+    if (port !== 0) await assertPortFree(options.host ?? '127.0.0.1', port, service);
+  }
+}
+
+async function assertPortFree(host: string, port: number, service: string): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(portError(error, port, service)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
