@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ms, type SectionReport } from './lib/report.ts';
 import { summarise, type TimingSummary } from './lib/stats.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
@@ -111,4 +112,41 @@ export async function measureTestSuite(): Promise<TestSuiteTime> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Synth of the whole app next to the minimal app, and `npm test` wall time, as child processes. */
+export async function suiteSection(options: { readonly synthRuns: number; readonly includeTests: boolean }) {
+  const synth = await measureSynth(options.synthRuns);
+  const tests = options.includeTests ? await measureTestSuite() : undefined;
+  const rows = [
+    [
+      'npx cdk synth: whole app (bin/app.ts)',
+      ms(synth.app.medianMs),
+      `${ms(synth.app.minMs)}..${ms(synth.app.maxMs)}`,
+      String(synth.app.runs),
+    ],
+    [
+      'npx cdk synth: one-resource app (reference)',
+      ms(synth.minimalApp.medianMs),
+      `${ms(synth.minimalApp.minMs)}..${ms(synth.minimalApp.maxMs)}`,
+      String(synth.minimalApp.runs),
+    ],
+    ...(tests ? [[`npm test (${tests.files} files, ${tests.tests} tests)`, ms(tests.wallMs), '-', '1']] : []),
+  ];
+  return {
+    key: 'suiteTimes',
+    title: `Synth and test suite wall time (${os.availableParallelism()} cores, child processes)`,
+    header: ['command', 'wall (median)', 'range', 'runs'],
+    rows,
+    targets: [],
+    notes: [
+      `Synth above the one-resource app: ${ms(synth.app.medianMs - synth.minimalApp.medianMs)} (our constructs, the pipeline, three stages, cdk-nag and bundling).`,
+      ...(tests
+        ? [
+            `Slowest test files (own duration, files run in parallel): ${tests.slowestFiles.map((f) => `${f.file} ${ms(f.ms)}`).join(', ')}.`,
+          ]
+        : ['npm test was not timed in this run.']),
+    ],
+    results: { synth, tests },
+  } satisfies SectionReport;
 }

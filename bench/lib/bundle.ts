@@ -8,6 +8,14 @@ import {
   processorBundling,
 } from '../../lib/app-stack/processor-bundling.ts';
 
+/**
+ * The guard in `npm test` (test/budgets): the deployed bundle may not grow past this many bytes. The issue's target
+ * is 500 KB and the bundle misses it (555,728 bytes when this was set; the clients-only reference alone is 457,138),
+ * so this is a ratchet at the measured size plus ~1.7% headroom: growth fails the suite, shrinking does not. Lower it
+ * when the bundle shrinks; raising it is a decision to make in review, with `npm run bench` figures.
+ */
+export const BUNDLE_BUDGET_BYTES = 565_000;
+
 /** Entry of the cold-start reference: a module that only constructs an S3 and a DynamoDB client. */
 export const REFERENCE_ENTRY = path.join(import.meta.dirname, '..', 'reference', 'clients-only.ts');
 

@@ -1,0 +1,124 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+
+/**
+ * S3 event notifications wrapped in SQS records, in the shapes AWS documents ("Event message structure" in the
+ * S3 user guide): keys URL-encoded as S3 encodes them, hexadecimal sequencers, s3:TestEvent as S3 sends it when
+ * a notification is configured. The benchmark builds its own so that it measures the handler on exactly the
+ * events it names, independent of any emulator's quirks (s3rver does not encode keys).
+ */
+
+const REGION = 'eu-west-1';
+const QUEUE_ARN = `arn:aws:sqs:${REGION}:123456789012:bench-ingest`;
+
+/** S3's key encoding in notifications: form encoding, so a space is '+'. */
+export function encodeS3Key(key: string): string {
+  return encodeURIComponent(key).replace(/%20/g, '+');
+}
+
+/** A hexadecimal sequencer that sorts (left-padded) in the order of `n`, as S3's do per key. */
+export function sequencer(n: number): string {
+  return n.toString(16).toUpperCase().padStart(16, '0');
+}
+
+export interface ObjectEventInput {
+  readonly bucket: string;
+  readonly key: string;
+  readonly sequencer: string;
+  /** For creates: the object's size and ETag (S3 sends no size or ETag on deletes). */
+  readonly object?: { readonly size: number; readonly eTag: string };
+  /** @default 'ObjectCreated:Put' when `object` is given, else 'ObjectRemoved:Delete' */
+  readonly eventName?: string;
+  readonly eventTime?: Date;
+}
+
+function s3Record(input: ObjectEventInput): Record<string, unknown> {
+  const created = input.object !== undefined;
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: REGION,
+    eventTime: (input.eventTime ?? new Date()).toISOString(),
+    eventName: input.eventName ?? (created ? 'ObjectCreated:Put' : 'ObjectRemoved:Delete'),
+    userIdentity: { principalId: 'AWS:AIDABENCH' },
+    requestParameters: { sourceIPAddress: '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': 'BENCHREQUEST', 'x-amz-id-2': 'bench/host/id' },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'bench-notification',
+      bucket: {
+        name: input.bucket,
+        ownerIdentity: { principalId: 'A1BENCH' },
+        arn: `arn:aws:s3:::${input.bucket}`,
+      },
+      object: {
+        key: encodeS3Key(input.key),
+        ...(input.object ? { size: input.object.size, eTag: input.object.eTag } : {}),
+        sequencer: input.sequencer,
+      },
+    },
+  };
+}
+
+function sqsRecord(body: string): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: `bench-${randomUUID()}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: now,
+      SenderId: 'AIDABENCH',
+      ApproximateFirstReceiveTimestamp: now,
+    },
+    messageAttributes: {},
+    md5OfBody: createHash('md5').update(body).digest('hex'),
+    eventSource: 'aws:sqs',
+    eventSourceARN: QUEUE_ARN,
+    awsRegion: REGION,
+  };
+}
+
+/** One SQS message per object event: how S3 -> SQS delivers them (one record per notification). */
+export function objectEventMessages(inputs: readonly ObjectEventInput[]): SQSEvent {
+  return { Records: inputs.map((input) => sqsRecord(JSON.stringify({ Records: [s3Record(input)] }))) };
+}
+
+/** The s3:TestEvent S3 sends once when a notification configuration is created. */
+export function testEventMessage(bucket: string): SQSEvent {
+  const body = JSON.stringify({
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: new Date().toISOString(),
+    Bucket: bucket,
+    RequestId: 'BENCHTESTEVENT',
+    HostId: 'bench/host/id',
+  });
+  return { Records: [sqsRecord(body)] };
+}
+
+/** A Lambda context good enough for a handler that reads the request id and the remaining time. */
+export function lambdaContext(timeoutMs = 60_000): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'bench-processor',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${REGION}:123456789012:function:bench-processor`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/bench-processor',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The smallest content that passes a magic-bytes check as image/png: the 8-byte signature and an IHDR chunk. */
+export const PNG_BYTES = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082',
+  'hex',
+);
