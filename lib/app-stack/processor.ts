@@ -1,4 +1,12 @@
-import { Aws, CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  Aws,
+  CfnResource,
+  CustomResourceProviderBase,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -23,6 +31,9 @@ export interface ProcessorProps {
 export const DEAD_LETTER_RETENTION = Duration.days(14);
 /** Key prefix of the objects bucket's server access logs in the log bucket. */
 export const ACCESS_LOG_PREFIX = 'objects-bucket/';
+/** Construct IDs of the stack-wide custom-resource providers CDK creates for auto-delete and default-SG rules. */
+const AUTO_DELETE_OBJECTS_PROVIDER_ID = 'Custom::S3AutoDeleteObjectsCustomResourceProvider';
+const RESTRICT_DEFAULT_SG_PROVIDER_ID = 'Custom::VpcRestrictDefaultSGCustomResourceProvider';
 /** Logical ID CDK gives the (singleton) Lambda behind `Custom::S3BucketNotifications`. */
 const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
@@ -265,7 +276,41 @@ export class Processor extends Construct {
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, ...filters);
     this.bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, ...filters);
     this.confineNotificationsHandler(stack, notificationsHandlerPolicy);
+    if (!config.dataProtection.retainData) {
+      this.confineCdkProvider(AUTO_DELETE_OBJECTS_PROVIDER_ID, 'AutoDeleteObjectsLogGroup');
+    }
+    if (network)
+      this.confineCdkProvider(RESTRICT_DEFAULT_SG_PROVIDER_ID, 'RestrictDefaultSecurityGroupLogGroup');
     this.acknowledgeDecidedFindings(config);
+  }
+
+  /**
+   * CDK's custom-resource providers (deploy-time Lambdas) attach AWSLambdaBasicExecutionRole, i.e. logs on `*`.
+   * Replace it: the provider logs to a log group of ours (retention, our key) and may write only there.
+   */
+  private confineCdkProvider(providerId: string, logGroupId: string): void {
+    const provider = Stack.of(this).node.tryFindChild(providerId);
+    const role = provider?.node.tryFindChild('Role');
+    const handler = provider?.node.tryFindChild('Handler');
+    if (
+      !(provider instanceof CustomResourceProviderBase) ||
+      !(role instanceof CfnResource) ||
+      !(handler instanceof CfnResource)
+    ) {
+      throw new Error(`CDK's custom-resource provider ${providerId} was not found; aws-cdk-lib changed it`);
+    }
+    const logGroup = new logs.LogGroup(this, logGroupId, {
+      retention: logs.RetentionDays.ONE_WEEK,
+      encryptionKey: this.logsKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
+    role.addPropertyDeletionOverride('ManagedPolicyArns');
+    provider.addToRolePolicy({
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: logGroup.logGroupArn,
+    });
   }
 
   /** cdk-nag findings that are decisions, each with its reason, on the one construct it concerns. */

@@ -137,6 +137,33 @@ describe('VPC mode', () => {
   });
 });
 
+describe('default security group', () => {
+  it('is stripped of its rules by a provider that carries no AWS managed policy and logs only to its own group', () => {
+    const resources = template.toJSON().Resources as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+    const [, role] =
+      Object.entries(resources).find(([id]) =>
+        id.startsWith('CustomVpcRestrictDefaultSGCustomResourceProviderRole'),
+      ) ?? [];
+    expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+    const logGroupId = resourceOf(
+      template,
+      'AWS::Logs::LogGroup',
+      'ProcessorRestrictDefaultSecurityGroupLogGroup',
+    ).logicalId;
+    const statements = (role?.Properties.Policies as Array<{ PolicyDocument: { Statement: unknown[] } }>)[0]
+      ?.PolicyDocument.Statement;
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+    });
+  });
+});
+
 describe('provisioned table', () => {
   it('uses provisioned capacity at the configured minimum, scaled between min and max on target utilisation', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
