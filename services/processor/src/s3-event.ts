@@ -3,8 +3,10 @@
  * processor acts on. Validation happens here, before any I/O: a message that does not match fails as a whole
  * with every problem listed, and none of its records is processed.
  *
- * The schema is written against the shapes AWS documents and sends, not against Powertools' parser schemas,
- * which reject some real shapes (lifecycle and tagging records without a sequencer, null fields).
+ * The schema is written against the shapes AWS documents and sends, not taken from Powertools' parser: its S3
+ * record schema requires size, eTag and sequencer on every record (so it rejects every ObjectRemoved event and
+ * sequencer-less lifecycle records) and an IP address in requestParameters.sourceIPAddress (lifecycle events
+ * carry "s3.amazonaws.com"). Only the fields the processor uses are checked; the rest may vary freely.
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
