@@ -154,8 +154,8 @@ describe('default security group', () => {
       'AWS::Logs::LogGroup',
       'ProcessorRestrictDefaultSecurityGroupLogGroup',
     ).logicalId;
-    const statements = (role?.Properties.Policies as Array<{ PolicyDocument: { Statement: unknown[] } }>)[0]
-      ?.PolicyDocument.Statement;
+    const policies = (role?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: unknown[] } }>;
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
