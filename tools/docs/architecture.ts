@@ -264,7 +264,7 @@ export function buildDiagram(stack: SynthesizedStack): Diagram {
 
 /** Mermaid flowchart text: one subgraph per top-level construct, nodes and edges in template order. */
 export function renderMermaid(diagram: Diagram, title: string): string {
-  const lines = ['```mermaid', '---', `title: ${title}`, '---', 'flowchart LR'];
+  const lines = ['```mermaid', '---', `title: ${JSON.stringify(title)}`, '---', 'flowchart LR'];
   const groups = [...new Set([...diagram.nodes.values()].map((n) => n.group))];
   for (const group of groups) {
     const members = [...diagram.nodes].filter(([, n]) => n.group === group);
