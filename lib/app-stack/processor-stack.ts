@@ -53,6 +53,7 @@ export class ProcessorStack extends Stack {
       config,
       stageTagKey: COST_TAG_KEYS.stage,
       topic: this.monitoring.alarmTopic,
+      costTags: { [COST_TAG_KEYS.project]: project, [COST_TAG_KEYS.stage]: config.stageName },
     });
     if (config.backup.awsBackup) {
       this.backup = new DataBackup(this, 'Backup', { config, project, processor: this.processor });

@@ -12,6 +12,8 @@ export interface StageBudgetProps {
   readonly stageTagKey: string;
   /** Topic that also receives the notifications (the alarm topic), so a budget is never silent. */
   readonly topic: sns.Topic;
+  /** The stack's cost-allocation tags: the Tags aspect does not reach a budget's `ResourceTags`. */
+  readonly costTags: Readonly<Record<string, string>>;
 }
 
 /** Percentages of the monthly budget that notify: actual spend early, forecast when it would overrun. */
@@ -50,6 +52,7 @@ export class StageBudget extends Construct {
         budgetLimit: { amount: config.budget.monthlyUsd, unit: 'USD' },
         costFilters: { TagKeyValue: [`user:${props.stageTagKey}$${config.stageName}`] },
       },
+      resourceTags: Object.entries(props.costTags).map(([key, value]) => ({ key, value })),
       notificationsWithSubscribers: [
         notify('ACTUAL', BUDGET_ACTUAL_THRESHOLD_PERCENT),
         notify('FORECASTED', BUDGET_FORECAST_THRESHOLD_PERCENT),

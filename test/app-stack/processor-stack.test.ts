@@ -593,6 +593,10 @@ describe.each(STAGES)('stage %s', (name) => {
           BudgetLimit: { Amount: config.budget.monthlyUsd, Unit: 'USD' },
           CostFilters: { TagKeyValue: [`user:${COST_TAG_KEYS.stage}$${name}`] },
         },
+        ResourceTags: [
+          { Key: COST_TAG_KEYS.project, Value: 's3-object-processor' },
+          { Key: COST_TAG_KEYS.stage, Value: name },
+        ],
         NotificationsWithSubscribers: [
           {
             Notification: {
