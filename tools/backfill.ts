@@ -12,6 +12,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { OutputName } from '../lib/config/names.ts';
 import {
   type BackfillMode,
   type Decision,
@@ -103,7 +104,9 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
   if (!['auto', 'versions', 'current'].includes(listing)) {
     throw new ToolError(`--listing is "${listing}"; use auto, versions or current`, 2);
   }
-  const rate = Math.floor(numberOption('rate', args.rate, 50));
+  const rate = numberOption('rate', args.rate, 50);
+  if (!Number.isInteger(rate))
+    throw new ToolError(`--rate is ${rate}; must be a whole number of messages per second`, 2);
   const pageSize = Math.min(1000, Math.floor(numberOption('page-size', args['page-size'], 1000)));
   const limit = args.limit === undefined ? Number.POSITIVE_INFINITY : numberOption('limit', args.limit, 1);
   const context = stageContext({ ...args, env: deps.env });
@@ -119,11 +122,19 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
   const suffix = stage.objects.keySuffix ?? '';
   const clock = deps.clock ?? systemClock;
   const dryRun = args['dry-run'] === true;
-  const names = await resolveOutputs(context, ['bucketName', 'tableName', 'ingestQueueUrl'], {
+  // A dry run sends nothing, so it needs no queue: it runs with only --bucket and --table (e.g. against emulators).
+  const wanted: OutputName[] = ['bucketName', 'tableName'];
+  if (!dryRun || args['queue-url'] !== undefined) wanted.push('ingestQueueUrl');
+  const resolved: Partial<Record<OutputName, string>> = await resolveOutputs(context, wanted, {
     bucketName: args.bucket,
     tableName: args.table,
     ingestQueueUrl: args['queue-url'],
   });
+  const names = {
+    bucketName: resolved.bucketName as string,
+    tableName: resolved.tableName as string,
+    ingestQueueUrl: resolved.ingestQueueUrl ?? '(no queue: dry run)',
+  };
   const s3 = deps.s3 ?? new S3Client(clientConfig(target, 's3'));
   const dynamodb = deps.dynamodb ?? new DynamoDBClient(clientConfig(target, 'dynamodb'));
   const sqs = deps.sqs ?? new SQSClient(clientConfig(target, 'sqs'));
@@ -132,7 +143,8 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
   const checkpointPath = args.checkpoint ?? `backfill-${stage.stageName}.checkpoint.json`;
   const previous = args.restart ? undefined : await readCheckpoint(checkpointPath);
   if (previous) {
-    const mismatch = (['bucket', 'prefix', 'mode', 'queueUrl'] as const).filter(
+    const compared = resolved.ingestQueueUrl === undefined ? ([] as const) : (['queueUrl'] as const);
+    const mismatch = (['bucket', 'prefix', 'mode', ...compared] as const).filter(
       (field) =>
         previous[field] !== { bucket: names.bucketName, prefix, mode, queueUrl: names.ingestQueueUrl }[field],
     );

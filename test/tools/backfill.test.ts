@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -34,6 +35,7 @@ let workDir: string;
 let tableSeq = 0;
 const sqs = new SQSClient({ region: 'eu-west-1' });
 const sqsMock = mockClient(sqs);
+const cfnMock = mockClient(CloudFormationClient);
 
 beforeAll(async () => {
   aws = await startLocalAws();
@@ -349,6 +351,25 @@ describe('backfill against s3rver and dynalite, processed by the real handler', 
     expect(sqsMock.calls()).toHaveLength(0);
     await expect(stat(checkpoint)).rejects.toThrow(/ENOENT/);
     expect(io.lines.at(-1)).toBe('dry run: would send 4 of 4 listed; this run: missing 4');
+
+    // Without a queue URL a dry run still works: it never asks CloudFormation for the queue.
+    const noQueue = captureIo();
+    const args = [
+      '--stage',
+      'dev',
+      '--bucket',
+      'uploads',
+      '--table',
+      table,
+      '--dry-run',
+      '--checkpoint',
+      checkpoint,
+    ];
+    expect(await backfill(args, noQueue, { s3, dynamodb, sqs, clock: fakeClock(), env: NO_REGION_ENV })).toBe(
+      0,
+    );
+    expect(cfnMock.calls()).toHaveLength(0);
+    expect(noQueue.lines[0]).toContain('-> (no queue: dry run)');
   });
 });
 
