@@ -27,6 +27,7 @@ import { LocalLambda } from './local-lambda.ts';
 import { ObjectProgress, type ProgressTotals } from './object-progress.ts';
 import { LocalQueue } from './queue.ts';
 import { S3NotificationEmulator } from './s3-notifications.ts';
+import { completeS3rverEvents } from './s3rver-events.ts';
 
 /**
  * The whole local environment: S3 and DynamoDB emulators, the S3 -> SQS notification path, the queue with its
@@ -184,7 +185,7 @@ export async function startLocalEnvironment(
     });
 
     const notifications = new S3NotificationEmulator({
-      source: aws.s3rver,
+      source: completeS3rverEvents(aws.s3rver),
       bucket: names.bucket,
       region,
       send: (body) => queue.enqueue(body),
