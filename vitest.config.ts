@@ -1,10 +1,28 @@
 import { defineConfig } from 'vitest/config';
 
+const excluded = ['**/node_modules/**', '**/cdk.out/**'];
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/cdk.out/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // `npm test` runs every project: nothing here needs an AWS account.
+    projects: [
+      {
+        extends: true,
+        // integ/lib/*.test.ts (the runner's own unit tests) stay here; integ/*.test.ts are the end-to-end suites.
+        test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...excluded, 'integ/*.test.ts'] },
+      },
+      {
+        // The integration suite: against a local environment it starts itself (npm test), or against the
+        // target `npm run integ` exports (a running local environment, or a deployed stage).
+        extends: true,
+        test: {
+          name: 'integ',
+          include: ['integ/*.test.ts'],
+          globalSetup: ['integ/lib/global-setup.ts'],
+        },
+      },
+    ],
   },
 });
