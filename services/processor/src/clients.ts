@@ -19,15 +19,36 @@ import type { ProcessorConfig } from './config.ts';
 export const S3_MAX_ATTEMPTS = 3;
 export const DYNAMODB_MAX_ATTEMPTS = 5;
 
-// Fail a stuck connection fast enough to be retried within the invocation.
-const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000 };
+/** Per-attempt HTTP timeouts, in milliseconds. */
+export interface HttpTimeouts {
+  /** Establishing the TCP connection. */
+  readonly connectionMs: number;
+  /** The whole request and response. */
+  readonly requestMs: number;
+}
+
+/**
+ * A 4 KiB ranged GET or a single-item write answers in milliseconds; an attempt still pending after 3 s is stuck
+ * (a dropped connection, a hung server) and is abandoned so the SDK retries it. Worst case, every attempt timing
+ * out: S3 3 x 3 s + DynamoDB 5 x 3 s plus backoff, about 25 s, inside the shortest function timeout (30 s).
+ */
+export const HTTP_TIMEOUTS: HttpTimeouts = { connectionMs: 2_000, requestMs: 3_000 };
 
 export interface Clients {
   readonly s3: S3Client;
   readonly dynamodb: DynamoDBClient;
 }
 
-export function createClients(config: Pick<ProcessorConfig, 's3Endpoint' | 'dynamodbEndpoint'>): Clients {
+export function createClients(
+  config: Pick<ProcessorConfig, 's3Endpoint' | 'dynamodbEndpoint'>,
+  timeouts: HttpTimeouts = HTTP_TIMEOUTS,
+): Clients {
+  const requestHandler = {
+    connectionTimeout: timeouts.connectionMs,
+    requestTimeout: timeouts.requestMs,
+    // Without this the SDK only logs a warning when requestTimeout passes, and the attempt hangs on.
+    throwOnRequestTimeout: true,
+  };
   return {
     s3: new S3Client({
       retryMode: 'standard',

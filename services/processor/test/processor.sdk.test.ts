@@ -14,8 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createClients, DYNAMODB_MAX_ATTEMPTS, S3_MAX_ATTEMPTS } from '../src/clients.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../src/processor.ts';
 import {
   created,
@@ -345,38 +344,5 @@ describe('observability', () => {
       ObjectsDeleted: 1,
     });
     expect(output.metricValues('ProcessingLag')).toEqual([2000, 2000, 2000]);
-  });
-});
-
-describe('SDK clients', () => {
-  it('configure retries explicitly, whatever AWS_MAX_ATTEMPTS / AWS_RETRY_MODE say', async () => {
-    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
-    vi.stubEnv('AWS_RETRY_MODE', 'adaptive');
-    const { s3, dynamodb } = createClients({});
-    try {
-      expect(await s3.config.maxAttempts()).toBe(S3_MAX_ATTEMPTS);
-      expect(await dynamodb.config.maxAttempts()).toBe(DYNAMODB_MAX_ATTEMPTS);
-      expect(await s3.config.retryStrategy()).toMatchObject({ mode: 'standard' });
-      expect(await dynamodb.config.retryStrategy()).toMatchObject({ mode: 'standard' });
-    } finally {
-      s3.destroy();
-      dynamodb.destroy();
-      vi.unstubAllEnvs();
-    }
-  });
-
-  it('use path-style addressing and the given endpoints for S3- and DynamoDB-compatible servers', async () => {
-    const { s3, dynamodb } = createClients({
-      s3Endpoint: 'http://127.0.0.1:4568',
-      dynamodbEndpoint: 'http://127.0.0.1:4567',
-    });
-    try {
-      expect(s3.config.forcePathStyle).toBe(true);
-      expect((await s3.config.endpoint?.())?.port).toBe(4568);
-      expect((await dynamodb.config.endpoint?.())?.port).toBe(4567);
-    } finally {
-      s3.destroy();
-      dynamodb.destroy();
-    }
   });
 });

@@ -1,0 +1,65 @@
+/** The SDK clients as the handler builds them: retry policy, endpoints, timeouts. Loopback only. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it, vi } from 'vitest';
+import { createClients, DYNAMODB_MAX_ATTEMPTS, HTTP_TIMEOUTS, S3_MAX_ATTEMPTS } from '../src/clients.ts';
+
+describe('SDK clients', () => {
+  it('configure retries explicitly, whatever AWS_MAX_ATTEMPTS / AWS_RETRY_MODE say', async () => {
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
+    vi.stubEnv('AWS_RETRY_MODE', 'adaptive');
+    const { s3, dynamodb } = createClients({});
+    try {
+      expect(await s3.config.maxAttempts()).toBe(S3_MAX_ATTEMPTS);
+      expect(await dynamodb.config.maxAttempts()).toBe(DYNAMODB_MAX_ATTEMPTS);
+      expect(await s3.config.retryStrategy()).toMatchObject({ mode: 'standard' });
+      expect(await dynamodb.config.retryStrategy()).toMatchObject({ mode: 'standard' });
+    } finally {
+      s3.destroy();
+      dynamodb.destroy();
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('use path-style addressing and the given endpoints for S3- and DynamoDB-compatible servers', async () => {
+    const { s3, dynamodb } = createClients({
+      s3Endpoint: 'http://127.0.0.1:4568',
+      dynamodbEndpoint: 'http://127.0.0.1:4567',
+    });
+    try {
+      expect(s3.config.forcePathStyle).toBe(true);
+      expect((await s3.config.endpoint?.())?.port).toBe(4568);
+      expect((await dynamodb.config.endpoint?.())?.port).toBe(4567);
+    } finally {
+      s3.destroy();
+      dynamodb.destroy();
+    }
+  });
+
+  it('abandon an attempt that hangs after the request timeout and retry it, instead of waiting forever', async () => {
+    let requests = 0;
+    const hung = createServer(() => {
+      requests += 1; // accept the request and never answer
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    const { s3, dynamodb } = createClients({ s3Endpoint: endpoint }, { connectionMs: 200, requestMs: 200 });
+    try {
+      await expect(
+        s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'k', Range: 'bytes=0-9' })),
+      ).rejects.toMatchObject({ name: 'TimeoutError' });
+      expect(requests).toBe(S3_MAX_ATTEMPTS);
+      expect(HTTP_TIMEOUTS.requestMs * (S3_MAX_ATTEMPTS + DYNAMODB_MAX_ATTEMPTS)).toBeLessThan(30_000);
+    } finally {
+      s3.destroy();
+      dynamodb.destroy();
+      vi.unstubAllEnvs();
+      hung.closeAllConnections();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    }
+  });
+});
