@@ -5,8 +5,9 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
+import { stageByName } from '../../lib/config/app-config.ts';
 import { INTEG_ENV, OUTPUT_KEYS, processorStackName } from '../../lib/config/names.ts';
+import { loadProjectConfig } from '../../local/deployed-function.ts';
 import type { ReadyInfo } from '../../local/environment.ts';
 
 export interface IntegTarget {
@@ -135,7 +136,7 @@ export async function resolveStageTarget(
   env: NodeJS.ProcessEnv,
   clients: StageLookupClients = defaultClients,
 ): Promise<IntegTarget> {
-  const config = loadAppConfig();
+  const config = loadProjectConfig(env);
   const stage = stageByName(config, stageName);
   const region = env[INTEG_ENV.region] || stage.region;
   let bucket = env[INTEG_ENV.bucketName];
