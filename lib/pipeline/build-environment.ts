@@ -60,6 +60,9 @@ export class PipelineBuildEnvironment extends Construct {
     this.logsKey = new kms.Key(this, 'LogsKey', {
       description: 'Encrypts the delivery pipeline log groups',
       enableKeyRotation: true,
+      // Its log groups go with the stack, so may the key (after KMS's waiting period).
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
     this.logsKey.addToResourcePolicy(
       new iam.PolicyStatement({

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as notifications from 'aws-cdk-lib/aws-codestarnotifications';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -30,6 +30,9 @@ export class PipelineNotifications extends Construct {
     this.key = new kms.Key(this, 'Key', {
       description: 'Encrypts pipeline notifications',
       enableKeyRotation: true,
+      // Notifications are transient: nothing encrypted with it outlives the topic.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
