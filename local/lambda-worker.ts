@@ -56,6 +56,8 @@ function lambdaContext(requestId: string, deadline: number) {
 }
 
 async function main(): Promise<void> {
+  // The parent is the Lambda service: if it dies (even by SIGKILL), its environments must not live on.
+  process.on('disconnect', () => process.exit(0));
   const started = performance.now();
   let handler: Handler;
   try {

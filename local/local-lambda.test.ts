@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvocationError, LocalLambda } from './local-lambda.ts';
 
@@ -19,9 +22,19 @@ export const handler = async (event, context) => {
     case 'exit': process.exit(3);
     case 'wait': await new Promise((r) => setTimeout(r, event.ms)); return { pid: process.pid };
     case 'log': console.log('a log line'); return null;
+    case 'linger': setInterval(() => {}, 1000); return null; // like an SDK client's keep-alive socket
   }
 };
 `;
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 let taskRoot: string;
 let brokenRoot: string;
@@ -137,6 +150,29 @@ describe('LocalLambda', () => {
       await lambda.invoke({ action: 'log' });
     });
     expect(logs).toContain('a log line');
+  });
+
+  it('ends its execution environments when the process running it is killed (no orphans after SIGKILL)', async () => {
+    const script = join(taskRoot, 'parent.mjs');
+    await writeFile(
+      script,
+      `const { LocalLambda } = await import(${JSON.stringify(new URL('./local-lambda.ts', import.meta.url).href)});
+       const lambda = await LocalLambda.start({ taskRoot: ${JSON.stringify(taskRoot)}, handler: 'index.handler',
+         environment: {}, timeoutMs: 5000, concurrency: 1 });
+       await lambda.invoke({ action: 'linger' });
+       console.log(lambda.pids()[0]);
+       setInterval(() => {}, 1000);`,
+    );
+    const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(createInterface({ input: parent.stdout }), 'line')) as [string];
+    const environmentPid = Number(line);
+    expect(isAlive(environmentPid)).toBe(true);
+
+    parent.kill('SIGKILL');
+    for (let i = 0; i < 100 && isAlive(environmentPid); i++) await new Promise((r) => setTimeout(r, 50));
+    const orphaned = isAlive(environmentPid);
+    if (orphaned) process.kill(environmentPid, 'SIGKILL');
+    expect(orphaned).toBe(false);
   });
 
   it('fails start-up with the init error of the bundle', async () => {

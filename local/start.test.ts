@@ -141,9 +141,17 @@ describe('npm start: clear messages for bad input', () => {
 
 const START = fileURLToPath(new URL('./start.ts', import.meta.url));
 
+const launched: ChildProcessWithoutNullStreams[] = [];
+afterAll(() => {
+  // A failed assertion must not leave an environment running.
+  for (const child of launched)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 /** `node local/start.ts` as `npm start` runs it, with its stdout read line by line. */
 function launch(args: string[], env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [START, ...args], { env: { ...process.env, ...env } });
+  launched.push(child);
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
