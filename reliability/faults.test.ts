@@ -180,9 +180,10 @@ describe('S3 faults', () => {
             match: (r) => r.key === 'hangs/1.txt',
           },
         ],
-        // Longer than the clients' 10 s request timeout plus a retry; shorter than a stuck request.
-        functionTimeoutMs: 20_000,
-        visibilityTimeoutMs: 25_000,
+        // Well above the clients' per-attempt request timeout plus a retry, so only a request the SDK never
+        // abandons would make the invocation time out.
+        functionTimeoutMs: 15_000,
+        visibilityTimeoutMs: 20_000,
       },
       async (env) => {
         const uploads = await uploadTexts(env, 'hangs', 3);
