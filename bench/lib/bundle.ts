@@ -5,16 +5,18 @@ import { type BuildOptions, build, type Metafile } from 'esbuild';
 import {
   PROCESSOR_ENTRY,
   PROCESSOR_ESBUILD_TARGET,
+  PROJECT_ROOT,
   processorBundling,
 } from '../../lib/app-stack/processor-bundling.ts';
 
 /**
  * The guard in `npm test` (test/budgets): the deployed bundle may not grow past this many bytes. The issue's target
- * is 500 KB and the bundle misses it (555,728 bytes when this was set; the clients-only reference alone is 457,138),
- * so this is a ratchet at the measured size plus ~1.7% headroom: growth fails the suite, shrinking does not. Lower it
- * when the bundle shrinks; raising it is a decision to make in review, with `npm run bench` figures.
+ * is 500 KB; the bundle was 445,044 bytes when this was set (555,814 before the SDK's credential chain was swapped
+ * for an environment-only provider, see lib/app-stack/processor-bundling.ts). A ratchet at the measured size plus
+ * ~2% headroom: growth fails the suite, shrinking does not. Lower it when the bundle shrinks; raising it is a
+ * decision to make in review, with `npm run bench` figures.
  */
-export const BUNDLE_BUDGET_BYTES = 565_000;
+export const BUNDLE_BUDGET_BYTES = 455_000;
 
 /** Entry of the cold-start reference: a module that only constructs an S3 and a DynamoDB client. */
 export const REFERENCE_ENTRY = path.join(import.meta.dirname, '..', 'reference', 'clients-only.ts');
@@ -49,6 +51,7 @@ const HANDLED_OPTIONS: ReadonlySet<string> = new Set([
   'logLevel',
   'inject',
   'metafile',
+  'esbuildArgs',
   // Where esbuild runs (local vs Docker) does not change its output.
   'forceDockerBundling',
 ]);
@@ -73,6 +76,7 @@ export function esbuildOptionsFromCdk(
         'teach esbuildOptionsFromCdk what the CDK passes to esbuild for them',
     );
   }
+  const alias = aliasFromEsbuildArgs(bundling.esbuildArgs ?? {});
   const esm = bundling.format === 'esm';
   const sourceMapMode = bundling.sourceMapMode ?? (bundling.sourceMap ? 'default' : undefined);
   const sourcemap: BuildOptions['sourcemap'] =
@@ -81,6 +85,8 @@ export function esbuildOptionsFromCdk(
   const external = bundling.externalModules ?? (bundling.bundleAwsSDK ? [] : ['@aws-sdk/*']);
   return {
     entryPoints: [entry],
+    // NodejsFunction runs esbuild in the project root; relative aliases resolve from there.
+    absWorkingDir: PROJECT_ROOT,
     outfile: path.join(outdir, esm ? 'index.mjs' : 'index.js'),
     bundle: true,
     platform: 'node',
@@ -97,8 +103,23 @@ export function esbuildOptionsFromCdk(
     ...(bundling.footer ? { footer: { js: bundling.footer } } : {}),
     ...(bundling.mainFields ? { mainFields: bundling.mainFields } : {}),
     ...(bundling.inject ? { inject: bundling.inject } : {}),
+    ...(Object.keys(alias).length > 0 ? { alias } : {}),
     logLevel: 'warning',
   };
+}
+
+/** `--alias:pkg=./path` CLI arguments as esbuild's `alias` option; any other raw argument fails loudly. */
+function aliasFromEsbuildArgs(args: Record<string, string | boolean | string[]>): Record<string, string> {
+  const alias: Record<string, string> = {};
+  for (const [key, value] of Object.entries(args)) {
+    if (!key.startsWith('--alias:') || typeof value !== 'string') {
+      throw new Error(
+        `bench/lib/bundle.ts does not mirror the esbuild argument ${key}; teach esbuildOptionsFromCdk`,
+      );
+    }
+    alias[key.slice('--alias:'.length)] = value;
+  }
+  return alias;
 }
 
 /** Bundles `entry` with exactly the processor's deployed bundling options, into `outdir`. */
