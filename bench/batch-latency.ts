@@ -1,14 +1,14 @@
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AwsFixture } from './lib/aws-fixture.ts';
+import { buildWithProcessorOptions } from './lib/bundle.ts';
 import { type HostedHandler, hostHandler } from './lib/handler-host.ts';
 import { ms, type SectionReport, times } from './lib/report.ts';
 import { objectEventMessages, PNG_BYTES, sequencer } from './lib/s3-events.ts';
 import { round, summarise, type TimingSummary } from './lib/stats.ts';
 
 /** The naive baseline: same AWS calls, one record after another. */
-export const NAIVE_HANDLER_URL = pathToFileURL(
-  new URL('./naive-sequential-handler.ts', import.meta.url).pathname,
-).href;
+export const NAIVE_HANDLER_ENTRY = fileURLToPath(new URL('./naive-sequential-handler.ts', import.meta.url));
 
 /** Sequential AWS round trips per created object: a ranged GetObject, then the conditional write it depends on. */
 export const ROUND_TRIPS_PER_OBJECT = 2;
@@ -148,6 +148,8 @@ export interface BatchSectionOptions {
   readonly latencyMs: number;
   /** Measured batches per case at batch size 10; larger batches run fewer (they take longer and vary less). */
   readonly runs: number;
+  /** Where the naive baseline is bundled; the caller removes it. */
+  readonly workDir: string;
 }
 
 /**
@@ -155,12 +157,19 @@ export interface BatchSectionOptions {
  * stages' SQS batch size) and 100 (a larger batch size, with PROCESSING_CONCURRENCY raised to match, and with
  * the stage's own concurrency). A row at 0 ms added latency shows the CPU cost alone.
  */
-export async function batchSection(options: BatchSectionOptions): Promise<SectionReport> {
+export async function batchSection(
+  options: BatchSectionOptions,
+): Promise<SectionReport & { readonly batch10: BatchResult }> {
   const { fixture, latencyMs, runs } = options;
   const concurrency = options.stageConcurrency;
   const processor = await startHandler(fixture, options.bundleUrl);
   const processorWide = await startHandler(fixture, options.bundleUrl, { PROCESSING_CONCURRENCY: '100' });
-  const naive = await startHandler(fixture, NAIVE_HANDLER_URL);
+  // Bundled with the processor's own options, so both run the same bundled SDK code and differ only in order.
+  const naiveBundle = await buildWithProcessorOptions(
+    NAIVE_HANDLER_ENTRY,
+    path.join(options.workDir, 'naive'),
+  );
+  const naive = await startHandler(fixture, pathToFileURL(naiveBundle.file).href);
   try {
     const few = Math.max(3, Math.ceil(runs / 3));
     const [b10, naive10] = (await measureBatches(
@@ -213,6 +222,7 @@ export async function batchSection(options: BatchSectionOptions): Promise<Sectio
     ];
     const overhead = b10.wall.medianMs - b10.floorMs;
     return {
+      batch10: b10,
       key: 'batchLatency',
       title: `Batch latency: deployed bundle vs the floor (${ROUND_TRIPS_PER_OBJECT} round trips x ${latencyMs} ms added per request) and vs naive`,
       header: [
@@ -269,6 +279,7 @@ export async function batchSection(options: BatchSectionOptions): Promise<Sectio
           batch100Concurrency100: b100wide,
           batch100: b100,
           naive100,
+          batch10LongerLatency: longer,
           batch10NoLatency: cpuOnly,
         },
         speedupOverNaive: { batch10: speedup10, batch100: speedup100 },

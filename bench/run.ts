@@ -12,9 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadAppConfig } from '../lib/config/app-config.ts';
 import { synthesizeDeployedFunction } from '../local/deployed-function.ts';
 import { batchSection } from './batch-latency.ts';
 import { coldStartSection, deployedBundlePath } from './cold-start.ts';
+import { costModelSection } from './cost-model.ts';
 import { startAwsFixture } from './lib/aws-fixture.ts';
 import { machineInfo } from './lib/machine.ts';
 import type { SectionReport } from './lib/report.ts';
@@ -79,15 +81,18 @@ try {
     try {
       if (selected.includes('batch')) {
         progress(`batch latency (${LATENCY_MS} ms added per request)`);
-        reports.push(
-          await batchSection({
-            fixture,
-            bundleUrl,
-            stageConcurrency: deployed.stage.processor.recordConcurrency,
-            latencyMs: LATENCY_MS,
-            runs: batchRuns,
-          }),
-        );
+        const batch = await batchSection({
+          fixture,
+          bundleUrl,
+          stageConcurrency: deployed.stage.processor.recordConcurrency,
+          latencyMs: LATENCY_MS,
+          runs: batchRuns,
+          workDir: path.join(workDir, 'batch'),
+        });
+        reports.push(batch);
+        const config = loadAppConfig();
+        const memory = Object.fromEntries(config.stages.map((s) => [s.stageName, s.processor.memoryMiB]));
+        reports.push(costModelSection(batch.batch10, memory));
       }
       if (selected.includes('requests')) {
         progress('requests per object');
@@ -110,7 +115,7 @@ try {
 }
 
 const out: string[] = [
-  `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.totalMemoryMiB} MiB, ${machine.os} ${machine.arch}; Node ${machine.nodeVersion}; ${machine.date}; commit ${machine.gitCommit}`,
+  `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.totalMemoryMiB} MiB, ${machine.os} ${machine.arch}; Node ${machine.nodeVersion}; ${machine.date}; commit ${machine.gitCommit}; load average at start ${machine.loadAverage.join(', ')}`,
 ];
 for (const report of reports) {
   out.push('', `## ${report.title}`, '', renderTable(report.header, report.rows));
@@ -125,6 +130,7 @@ if (complete) {
   const results = {
     command: 'npm run bench',
     machine,
+    loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
     stage: STAGE,
     sections: Object.fromEntries(
       reports.map((r) => [r.key, { title: r.title, targets: r.targets, notes: r.notes, results: r.results }]),

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ms, type SectionReport } from './lib/report.ts';
@@ -12,19 +12,22 @@ const BIN = path.join(ROOT, 'node_modules', '.bin');
  * Environment of a child command: node_modules/.bin first on PATH, as `npm run` sets it, so `cdk` and the app it
  * spawns run the pinned CLI under the pinned Node 24 whatever Node started the bench.
  */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}`, ...extra };
+function childEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}` };
 }
 
-/** Runs a command to completion and returns its wall time; a non-zero exit is an error with its output's tail. */
-export function timeCommand(
-  command: string,
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<number> {
+interface CommandRun {
+  readonly wallMs: number;
+  readonly exitCode: number | null;
+  /** The last few KB of stdout and stderr, for error messages. */
+  readonly outputTail: string;
+}
+
+/** Runs a command to completion and returns its wall time and exit code. */
+function runCommand(command: string, args: readonly string[]): Promise<CommandRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-4000);
@@ -32,12 +35,18 @@ export function timeCommand(
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('error', reject);
-    child.on('close', (code) => {
-      const elapsed = performance.now() - started;
-      if (code === 0) resolve(elapsed);
-      else reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`));
-    });
+    child.on('close', (exitCode) =>
+      resolve({ wallMs: performance.now() - started, exitCode, outputTail: output }),
+    );
   });
+}
+
+/** Like runCommand, but a non-zero exit is an error: a failed synth has no meaningful duration. */
+export async function timeCommand(command: string, args: readonly string[]): Promise<number> {
+  const run = await runCommand(command, args);
+  if (run.exitCode !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${run.exitCode}:\n${run.outputTail}`);
+  return run.wallMs;
 }
 
 /**
@@ -73,6 +82,8 @@ export async function measureSynth(runs: number): Promise<SynthTimes> {
 
 export interface TestSuiteTime {
   readonly wallMs: number;
+  /** npm test's exit code: a red suite is reported with its time, not hidden. */
+  readonly exitCode: number | null;
   readonly files: number;
   readonly tests: number;
   /** The slowest test files by their own duration: where the suite's time goes. */
@@ -96,19 +107,21 @@ export async function measureTestSuite(): Promise<TestSuiteTime> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-test-'));
   const reportFile = path.join(dir, 'vitest.json');
   try {
-    const wallMs = await timeCommand('npm', [
+    const { wallMs, exitCode, outputTail } = await runCommand('npm', [
       'test',
       '--',
       '--reporter=default',
       '--reporter=json',
       `--outputFile.json=${reportFile}`,
     ]);
+    if (!existsSync(reportFile))
+      throw new Error(`npm test exited ${exitCode} without a report:\n${outputTail}`);
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as VitestJsonReport;
     const slowestFiles = report.testResults
       .map((r) => ({ file: path.relative(ROOT, r.name), ms: r.endTime - r.startTime }))
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 5);
-    return { wallMs, files: report.testResults.length, tests: report.numTotalTests, slowestFiles };
+    return { wallMs, exitCode, files: report.testResults.length, tests: report.numTotalTests, slowestFiles };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -131,7 +144,16 @@ export async function suiteSection(options: { readonly synthRuns: number; readon
       `${ms(synth.minimalApp.minMs)}..${ms(synth.minimalApp.maxMs)}`,
       String(synth.minimalApp.runs),
     ],
-    ...(tests ? [[`npm test (${tests.files} files, ${tests.tests} tests)`, ms(tests.wallMs), '-', '1']] : []),
+    ...(tests
+      ? [
+          [
+            `npm test (${tests.files} files, ${tests.tests} tests${tests.exitCode === 0 ? '' : `, FAILED with exit ${tests.exitCode}`})`,
+            ms(tests.wallMs),
+            '-',
+            '1',
+          ],
+        ]
+      : []),
   ];
   return {
     key: 'suiteTimes',

@@ -11,6 +11,8 @@ export interface MachineInfo {
   readonly nodeVersion: string;
   readonly gitCommit: string;
   readonly date: string;
+  /** 1-, 5- and 15-minute load averages when the run started: on a shared machine, what the spread means. */
+  readonly loadAverage: readonly number[];
 }
 
 export function machineInfo(): MachineInfo {
@@ -24,6 +26,7 @@ export function machineInfo(): MachineInfo {
     nodeVersion: process.version,
     gitCommit: currentCommit(),
     date: new Date().toISOString(),
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
 
