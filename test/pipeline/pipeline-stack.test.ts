@@ -482,3 +482,42 @@ describe('cdk-nag', () => {
     }
   });
 });
+
+describe('a stage in another region than the pipeline', () => {
+  it('gets a support stack whose CDK-internal findings are all acknowledged, and no others', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const crossRegion = loadAppConfig({ stages: { dev: { region: 'us-east-1' } } });
+    const pipeline = new PipelineStack(app, 'ProcessorPipeline', { config: crossRegion });
+    const [support, ...more] = Object.values(pipeline.pipeline.pipeline.crossRegionSupport);
+    expect(more).toEqual([]);
+    expect(support?.stack.region).toBe('us-east-1');
+    expect(support?.stack.account).toBe(crossRegion.pipeline.account);
+
+    const findings = (acknowledged: boolean) =>
+      nagPacks().flatMap((pack) => {
+        if (!acknowledged)
+          (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+        return (pack as NagPack)
+          .validateScope(app)
+          .violations.flatMap((v) =>
+            v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })),
+          )
+          .filter((f) => !/^ProcessorPipeline\/(Dev|Staging|Prod)\//.test(f.path));
+      });
+    expect(findings(true)).toEqual([]);
+    const raw = findings(false);
+    const crossRegionAcks = pipelineAcknowledgements(pipeline).filter(
+      (a) =>
+        a.scope.node.path.startsWith(support?.stack.node.path ?? '?') ||
+        a.ids.some((id) => id.includes('s3:::')),
+    );
+    expect(crossRegionAcks.length).toBe(2);
+    for (const ack of crossRegionAcks) {
+      for (const id of ack.ids)
+        expect(
+          raw.some((f) => f.rule === id && f.path.startsWith(ack.scope.node.path)),
+          id,
+        ).toBe(true);
+    }
+  });
+});
