@@ -17,7 +17,8 @@ let processor: SynthesizedProcessor;
 let env: ReliabilityEnv;
 beforeAll(async () => {
   processor = await synthesizeProcessor();
-  env = await startReliabilityEnv({ processor, visibilityTimeoutMs: 500 });
+  // Short, so the invalid messages reach the receive limit quickly; above any healthy batch on a busy machine.
+  env = await startReliabilityEnv({ processor, visibilityTimeoutMs: 1_000 });
 });
 afterAll(async () => {
   await env?.close();

@@ -166,7 +166,8 @@ describe('delivery', () => {
   });
 
   it('malformed bodies and records missing fields go to the dead-letter store after maxReceiveCount, reason logged, others unaffected', async () => {
-    await withEnv({ visibilityTimeoutMs: 500 }, async (env) => {
+    // Short enough to reach the receive limit quickly, long enough that no healthy batch outlives it on a busy machine.
+    await withEnv({ visibilityTimeoutMs: 1_500 }, async (env) => {
       const poison = {
         notJson: 'this is not JSON {',
         missingFields: JSON.stringify({
