@@ -87,4 +87,17 @@ describe('ObjectProgress', () => {
     ]);
     expect(totals).toMatchObject({ retries: 2, deadLettered: 1, processed: 0 });
   });
+
+  it('names a failing message that is not an S3 notification by its id', async () => {
+    const s = setup(() => new Error('unreadable'), {});
+    const id = s.queue.enqueue('not json');
+    await settle();
+    await s.clock.advance(1_000);
+    await s.clock.advance(1_000);
+    expect(s.lines).toEqual([
+      `RETRY        message ${id}  (receive 1) Error: unreadable`,
+      `RETRY        message ${id}  (receive 2) Error: unreadable`,
+      `DEAD-LETTER  message ${id} after 2 receives: invocation failed: Error: unreadable`,
+    ]);
+  });
 });

@@ -95,7 +95,8 @@ export class ObjectProgress {
         this.totals.retries++;
         const receive = record.attributes.ApproximateReceiveCount;
         const why = end.error ?? 'reported as a batch item failure';
-        for (const key of keysOf(body)) this.options.log(`RETRY        ${key}  (receive ${receive}) ${why}`);
+        const what = body.kind === 'malformed' ? [`message ${record.messageId}`] : keysOf(body);
+        for (const subject of what) this.options.log(`RETRY        ${subject}  (receive ${receive}) ${why}`);
         continue;
       }
       if (body.kind === 'malformed') {
