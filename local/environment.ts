@@ -11,6 +11,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { SQSBatchResponse } from 'aws-lambda';
 import {
   dynamodbClientConfig,
   LOCAL_AWS_CREDENTIALS,
@@ -158,7 +159,8 @@ export async function startLocalEnvironment(
       reportBatchItemFailures: deployed.eventSource.reportBatchItemFailures,
       queueArn: `arn:aws:sqs:${region}:${FAKE_ACCOUNT}:${deployed.stackName}-ingest`,
       region,
-      invoke: async (records) => (await lambda.invoke({ Records: records })) as never,
+      // Whatever the function returns goes to the queue as is: it validates the response the way Lambda does.
+      invoke: async (records) => (await lambda.invoke({ Records: records })) as SQSBatchResponse | null,
     });
     cleanups.push(async () => queue.close());
 
