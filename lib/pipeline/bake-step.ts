@@ -1,7 +1,6 @@
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import {
   type CodePipelineActionFactoryResult,
@@ -14,8 +13,6 @@ import { Construct } from 'constructs';
 export interface BakeTimerProps {
   /** How long the pipeline waits (1..1440 minutes). */
   readonly minutes: number;
-  /** Where the workflow logs its executions. */
-  readonly logGroup: logs.ILogGroup;
   /** State machine name: an address for operators, and it keeps the pipeline's grants on it literal ARNs. */
   readonly stateMachineName: string;
 }
@@ -25,6 +22,9 @@ export interface BakeTimerProps {
  * its stage conditions only wait while an alarm is firing, and a CodeBuild step that sleeps bills every minute
  * of the wait. A Standard workflow's Wait state bills a handful of state transitions whatever its length, and
  * CodePipeline's Step Functions action may run for up to 7 days.
+ *
+ * No CloudWatch logging and no X-Ray: Step Functions keeps every execution's history (start, wait, end) for 90
+ * days anyway, and log delivery would need `logs:*Delivery` on every log group, a worse trade for a timer.
  */
 export class BakeTimer extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -49,8 +49,6 @@ export class BakeTimer extends Construct {
       stateMachineName: props.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: Duration.minutes(props.minutes + 10),
-      tracingEnabled: true,
-      logs: { destination: props.logGroup, level: sfn.LogLevel.ALL },
     });
     const { region, account } = Stack.of(this);
     this.stateMachineRef = sfn.StateMachine.fromStateMachineArn(

@@ -3,6 +3,8 @@ import type { BuildSpec } from 'aws-cdk-lib/aws-codebuild';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import {
   CodeBuildStep,
   CodePipeline,
@@ -12,6 +14,7 @@ import {
   type Step,
 } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
+import { COST_TAG_KEYS } from '../app-stack/processor-stack.ts';
 import { stageId } from '../config/names.ts';
 import type { AppConfig, StageConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from '../stages/processor-stage.ts';
@@ -63,7 +66,7 @@ export class PipelineStack extends Stack {
       ...stackProps,
       env: { account: config.pipeline.account, region: config.pipeline.region },
     });
-    Tags.of(this).add('project', config.project);
+    Tags.of(this).add(COST_TAG_KEYS.project, config.project);
 
     this.buildEnvironment = new PipelineBuildEnvironment(this, 'BuildEnvironment');
     this.notifications = new PipelineNotifications(this, 'Notifications', {
@@ -106,7 +109,6 @@ export class PipelineStack extends Stack {
         ? new BakeTimer(this, 'ProdBake', {
             minutes: bakeMinutes,
             stateMachineName: `${config.project}-prod-bake`,
-            logGroup: this.buildEnvironment.newLogGroup('BakeLogs'),
           })
         : undefined;
 
@@ -136,7 +138,11 @@ export class PipelineStack extends Stack {
         codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
       ],
     });
-    scopeSecurityCheckRole(this.pipeline, config);
+    hardenSecurityCheck(
+      this.pipeline,
+      config,
+      this.buildEnvironment.newLogGroup('SecurityCheckApproverLogs'),
+    );
 
     new CfnOutput(this, 'PipelineName', { value: this.pipeline.pipeline.pipelineName });
     new CfnOutput(this, 'ArtifactBucketName', { value: this.pipeline.pipeline.artifactBucket.bucketName });
@@ -187,12 +193,20 @@ function onlyAssumeRolesIn(accounts: readonly string[]): iam.PolicyStatement {
 }
 
 /**
- * ConfirmPermissionsBroadening's CodeBuild project may assume any CDK deploy role in any account (a tag condition,
- * `Resource: *`). It only needs the roles of the accounts this pipeline deploys to: deny the rest.
+ * Tightens the CDK-generated parts of ConfirmPermissionsBroadening:
+ * - its CodeBuild project may assume any CDK deploy role in any account (a tag condition on `Resource: *`); it only
+ *   needs the roles of the accounts this pipeline deploys to, so everything else is denied;
+ * - its auto-approve function gets AWSLambdaBasicExecutionRole (logs on every log group); instead it writes to one
+ *   encrypted log group with a retention, and may write nowhere else.
  */
-function scopeSecurityCheckRole(pipeline: CodePipeline, config: AppConfig): void {
+function hardenSecurityCheck(pipeline: CodePipeline, config: AppConfig, approverLogs: logs.ILogGroup): void {
   const check = pipeline.node.tryFindChild('PipelinesSecurityCheck') as
-    | { cdkDiffProject?: codebuild.IProject }
+    | { cdkDiffProject?: codebuild.IProject; preApproveLambda?: lambda.Function }
     | undefined;
   check?.cdkDiffProject?.addToRolePolicy(onlyAssumeRolesIn(config.stages.map((s) => s.account)));
+  const approver = check?.preApproveLambda;
+  if (!approver?.role) return;
+  (approver.role.node.defaultChild as iam.CfnRole).managedPolicyArns = [];
+  (approver.node.defaultChild as lambda.CfnFunction).loggingConfig = { logGroup: approverLogs.logGroupName };
+  approverLogs.grantWrite(approver.role);
 }

@@ -19,7 +19,7 @@ export function loadPostDeployBuildSpec(file: string = POST_DEPLOY_BUILDSPEC_FIL
 }
 
 function buildSpecProblem(spec: unknown): string | undefined {
-  if (typeof spec !== 'object' || spec === null) return 'is not a YAML mapping';
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return 'is not a YAML mapping';
   const { version, phases, artifacts } = spec as Record<string, unknown>;
   if (version !== '0.2') return `version must be the string "0.2" (got ${JSON.stringify(version)})`;
   // CDK Pipelines owns the step's artifacts; a second artifacts section cannot be merged.

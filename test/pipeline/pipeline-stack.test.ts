@@ -401,6 +401,31 @@ describe('least privilege across accounts', () => {
     }
   });
 
+  it("attaches no AWS managed policy to any role (CDK's auto-approve function included)", () => {
+    for (const [id, role] of ofType('AWS::IAM::Role'))
+      expect(role.Properties.ManagedPolicyArns ?? [], id).toEqual([]);
+  });
+
+  it("logs the security check's auto-approve function to one encrypted log group, the only one it may write", () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(1);
+    const [fnId, fn] = functions[0] as [string, Resource];
+    expect(fnId).toMatch(/AutoApprove/);
+    const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+    expect(resources[logGroupId]?.Properties).toMatchObject({
+      KmsKeyId: expect.anything(),
+      RetentionInDays: 90,
+    });
+    const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+    const logsStatements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[])
+      .filter((st) => asArray(st.Action).some((a: string) => a.startsWith('logs:')));
+    expect(logsStatements).toEqual([
+      expect.objectContaining({ Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } }),
+    ]);
+  });
+
   it("bucket policies grant cross-account access only to the stages' deploy roles", () => {
     const accounts = accountsOf(config);
     for (const [, policy] of ofType('AWS::S3::BucketPolicy')) {

@@ -50,8 +50,7 @@ describe('loadPostDeployBuildSpec', () => {
 describe('BakeTimer', () => {
   it.each([0, 1441, 2.5])('rejects %s minutes', (minutes) => {
     const stack = new Stack(new App(), 'S');
-    const logGroup = { logGroupArn: 'arn:aws:logs:eu-west-1:1:log-group:x' } as never;
-    expect(() => new BakeTimer(stack, 'Bake', { minutes, logGroup, stateMachineName: 'x' })).toThrow(
+    expect(() => new BakeTimer(stack, 'Bake', { minutes, stateMachineName: 'x' })).toThrow(
       /minutes must be an integer in 1\.\.1440/,
     );
   });
