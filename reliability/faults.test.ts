@@ -82,7 +82,7 @@ describe('DynamoDB faults', () => {
         ],
       },
       async (env) => {
-        const uploads = await uploadTexts(env, 'ddb-faults', 40);
+        const uploads = await uploadTexts(env, 'ddb-faults', 24);
         await env.drained(60_000);
 
         await expectEveryObjectProcessed(env, uploads);
