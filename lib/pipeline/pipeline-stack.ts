@@ -141,6 +141,7 @@ export class PipelineStack extends Stack {
     hardenSecurityCheck(
       this.pipeline,
       config,
+      this.buildEnvironment.logGroup,
       this.buildEnvironment.newLogGroup('SecurityCheckApproverLogs'),
     );
 
@@ -197,13 +198,26 @@ function onlyAssumeRolesIn(accounts: readonly string[]): iam.PolicyStatement {
  * - its CodeBuild project may assume any CDK deploy role in any account (a tag condition on `Resource: *`); it only
  *   needs the roles of the accounts this pipeline deploys to, so everything else is denied;
  * - its auto-approve function gets AWSLambdaBasicExecutionRole (logs on every log group); instead it writes to one
- *   encrypted log group with a retention, and may write nowhere else.
+ *   encrypted log group with a retention, and may write nowhere else;
+ * - its CodeBuild project logs, like every other project of the pipeline, to the encrypted build log group.
  */
-function hardenSecurityCheck(pipeline: CodePipeline, config: AppConfig, approverLogs: logs.ILogGroup): void {
+function hardenSecurityCheck(
+  pipeline: CodePipeline,
+  config: AppConfig,
+  buildLogs: logs.ILogGroup,
+  approverLogs: logs.ILogGroup,
+): void {
   const check = pipeline.node.tryFindChild('PipelinesSecurityCheck') as
-    | { cdkDiffProject?: codebuild.IProject; preApproveLambda?: lambda.Function }
+    | { cdkDiffProject?: codebuild.Project; preApproveLambda?: lambda.Function }
     | undefined;
-  check?.cdkDiffProject?.addToRolePolicy(onlyAssumeRolesIn(config.stages.map((s) => s.account)));
+  const diffProject = check?.cdkDiffProject;
+  if (diffProject) {
+    diffProject.addToRolePolicy(onlyAssumeRolesIn(config.stages.map((s) => s.account)));
+    (diffProject.node.defaultChild as codebuild.CfnProject).logsConfig = {
+      cloudWatchLogs: { status: 'ENABLED', groupName: buildLogs.logGroupName },
+    };
+    buildLogs.grantWrite(diffProject);
+  }
   const approver = check?.preApproveLambda;
   if (!approver?.role) return;
   (approver.role.node.defaultChild as iam.CfnRole).managedPolicyArns = [];

@@ -323,6 +323,16 @@ describe('drift checks', () => {
 });
 
 describe('build environment', () => {
+  it("logs every CodeBuild project, CDK's security check included, to the encrypted build log group", () => {
+    const buildLogs = stack.getLogicalId(stack.buildEnvironment.logGroup.node.defaultChild as CfnElement);
+    expect(resources[buildLogs]?.Properties.KmsKeyId).toBeDefined();
+    for (const [id, project] of ofType('AWS::CodeBuild::Project')) {
+      expect(project.Properties.LogsConfig, id).toEqual({
+        CloudWatchLogs: { GroupName: { Ref: buildLogs }, Status: 'ENABLED' },
+      });
+    }
+  });
+
   it('never runs CodeBuild in privileged mode (no Docker anywhere)', () => {
     const projects = ofType('AWS::CodeBuild::Project');
     expect(projects.length).toBeGreaterThanOrEqual(9);
