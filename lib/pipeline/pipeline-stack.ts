@@ -131,6 +131,8 @@ export class PipelineStack extends Stack {
     });
 
     this.pipeline.buildPipeline();
+    // The bake action names the state machine by its literal ARN, which CloudFormation cannot see as a reference.
+    if (this.bakeTimer) this.pipeline.pipeline.node.addDependency(this.bakeTimer.stateMachine);
     this.pipeline.pipeline.notifyOn('Notify', this.notifications.notificationTarget, {
       notificationRuleName: `${config.project}-pipeline`,
       events: [

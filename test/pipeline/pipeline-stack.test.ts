@@ -217,6 +217,12 @@ describe('pipeline shape', () => {
     const [[, machine]] = ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
     const definition = JSON.parse(machine.Properties.DefinitionString);
     expect(definition.States.Bake).toMatchObject({ Type: 'Wait', Seconds: BAKE_MINUTES * 60 });
+    const [[pipelineId, pipelineResource]] = ofType('AWS::CodePipeline::Pipeline') as [
+      [string, Resource & { DependsOn?: string[] }],
+    ];
+    expect(pipelineResource.DependsOn, pipelineId).toContain(
+      stack.getLogicalId(stack.bakeTimer?.stateMachine.node.defaultChild as CfnElement),
+    );
     expect(joinLiteral(bake.Configuration.StateMachineArn)).toBe(
       `arn:<AWS::Partition>:states:${config.pipeline.region}:${config.pipeline.account}:stateMachine:${machine.Properties.StateMachineName}`,
     );
