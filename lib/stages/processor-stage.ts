@@ -24,7 +24,7 @@ export function integTestRoleName(stackName: string): string {
   const name = `${stackName}-integ-test`;
   if (name.length <= MAX_ROLE_NAME) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${name.slice(0, MAX_ROLE_NAME - hash.length - 1)}-${hash}`;
+  return `${name.slice(0, MAX_ROLE_NAME - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
 /**
