@@ -3,7 +3,12 @@
  * that are tracked for cleanup, and a bounded wait for the item an upload should produce.
  */
 import { randomBytes } from 'node:crypto';
-import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { INTEG_TEST_PREFIX } from '../../lib/app-stack/integ-test-role.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
@@ -97,14 +102,22 @@ export class IntegHarness {
   }
 
   /**
-   * Deletes every object this run uploaded and waits until each item says DELETED, so no work of this run is
-   * still in flight when the suite ends. The DELETED items stay: the test role may not delete items.
+   * Deletes every object this run uploaded, waits until each item says DELETED (so no work of this run is still in
+   * flight), then deletes those items: a run leaves nothing behind in the bucket or the table. The test role may
+   * delete items only under `integ-tests/`.
    */
   async cleanUp(): Promise<void> {
     const keys = [...this.uploaded];
     await Promise.all(keys.map((key) => this.delete(key)));
     await Promise.all(
       keys.map((key) => this.waitForItem(key, (i) => i.status === 'DELETED', 'marked DELETED')),
+    );
+    await Promise.all(
+      keys.map((key) =>
+        this.dynamodb.send(
+          new DeleteItemCommand({ TableName: this.target.table, Key: { objectKey: { S: key } } }),
+        ),
+      ),
     );
     this.uploaded.clear();
   }

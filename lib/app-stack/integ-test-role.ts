@@ -17,7 +17,8 @@ export const INTEG_TEST_PREFIX = 'integ-tests/';
 
 /**
  * The role post-deploy integration tests assume: put and delete objects under `integ-tests/`, read records from
- * the table, and use the two keys only as far as those calls need. Nothing else.
+ * the table and delete the records of `integ-tests/` keys, and use the two keys only as far as those calls need.
+ * Nothing else.
  */
 export class IntegTestRole extends Construct {
   readonly role: iam.Role;
@@ -52,6 +53,14 @@ export class IntegTestRole extends Construct {
           sid: 'ReadRecords',
           actions: ['dynamodb:GetItem', 'dynamodb:Query'],
           resources: [processor.table.tableArn],
+        }),
+        new iam.PolicyStatement({
+          // Tests remove the records of their own objects once those are marked DELETED, so runs leave nothing
+          // behind; LeadingKeys keeps every other record out of reach.
+          sid: 'RemoveTestRecords',
+          actions: ['dynamodb:DeleteItem'],
+          resources: [processor.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${INTEG_TEST_PREFIX}*`] } },
         }),
         new iam.PolicyStatement({
           sid: 'DecryptRecords',

@@ -694,7 +694,7 @@ describe.each(STAGES)('stage %s', (name) => {
       expect(role.Properties.Policies).toBeUndefined();
     });
 
-    it('may put and delete under integ-tests/ and read records, nothing else', () => {
+    it('may put and delete under integ-tests/, read records and delete only integ-tests/ records', () => {
       const via = (service: string) => ({
         StringEquals: { 'kms:ViaService': `${service}.${config.region}.amazonaws.com` },
       });
@@ -719,6 +719,13 @@ describe.each(STAGES)('stage %s', (name) => {
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:Query'],
           Resource: arnOf(TABLE),
+        },
+        {
+          Sid: 'RemoveTestRecords',
+          Effect: 'Allow',
+          Action: 'dynamodb:DeleteItem',
+          Resource: arnOf(TABLE),
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${INTEG_TEST_PREFIX}*`] } },
         },
         {
           Sid: 'DecryptRecords',
