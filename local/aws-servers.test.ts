@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -148,4 +148,21 @@ describe('LocalAws.close', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+});
+
+describe('startLocalAws on a busy port', () => {
+  it.each(['S3', 'DynamoDB'] as const)(
+    'rejects with the service and port when the %s port is taken',
+    async (service) => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const busy = (blocker.address() as AddressInfo).port;
+      try {
+        const start = startLocalAws(service === 'S3' ? { s3Port: busy } : { dynamodbPort: busy });
+        await expect(start).rejects.toMatchObject({ code: 'EADDRINUSE', port: busy, service });
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+    },
+  );
 });

@@ -16,7 +16,7 @@
 
 import type { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,8 @@ interface S3rverOptions {
   vhostBuckets: boolean;
 }
 interface S3rverServer extends EventEmitter {
-  run(): Promise<AddressInfo>;
+  /** The request handler; served from our own HTTP server (see `listenOn`). */
+  callback(): RequestListener;
   close(): Promise<void>;
   httpServer?: Server;
 }
@@ -133,14 +134,12 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   };
 
   try {
-    s3Address = await s3rver.run();
-    dynamodbAddress = await new Promise<AddressInfo>((resolve, reject) => {
-      dynamodb.once('error', reject);
-      dynamodb.listen(options.dynamodbPort ?? 0, host, () => {
-        dynamodb.off('error', reject);
-        resolve(dynamodb.address() as AddressInfo);
-      });
-    });
+    // s3rver's own run() listens with a callback Node never passes errors to, so a busy port became an
+    // unhandled 'error' event (a crash). Serving its handler from our server turns it into a rejection.
+    const s3Server = createServer(s3rver.callback());
+    s3Address = await listenOn(s3Server, options.s3Port ?? 0, host, 'S3');
+    s3rver.httpServer = s3Server;
+    dynamodbAddress = await listenOn(dynamodb, options.dynamodbPort ?? 0, host, 'DynamoDB');
   } catch (error) {
     await close();
     throw error;
@@ -153,6 +152,29 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     s3rver,
     close,
   };
+}
+
+/** A listen error that says which emulator and port it was about (`code` stays Node's, e.g. EADDRINUSE). */
+export interface ListenError extends NodeJS.ErrnoException {
+  readonly port: number;
+  readonly service: 'S3' | 'DynamoDB';
+}
+
+/** Listens, rejecting on a listen error (busy or forbidden port) instead of leaving it unhandled. */
+function listenOn(
+  server: Server,
+  port: number,
+  host: string,
+  service: ListenError['service'],
+): Promise<AddressInfo> {
+  return new Promise<AddressInfo>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => reject(Object.assign(error, { port, service }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }
 
 /** Closes a server without waiting for clients' idle keep-alive connections to time out. */

@@ -14,6 +14,7 @@ import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/clien
 import type { SQSBatchResponse } from 'aws-lambda';
 import {
   dynamodbClientConfig,
+  type ListenError,
   LOCAL_AWS_CREDENTIALS,
   type LocalAws,
   s3ClientConfig,
@@ -321,17 +322,8 @@ async function startServers(
       region,
     });
   } catch (error) {
-    const e = error as NodeJS.ErrnoException & { port?: number };
-    if (e.code === 'EADDRINUSE') {
-      throw new LocalEnvironmentError(
-        `port ${e.port ?? '?'} is already in use (another \`npm start\`?); stop it or choose other ports with --s3-port / --dynamodb-port`,
-      );
-    }
-    if (e.code === 'EACCES') {
-      throw new LocalEnvironmentError(
-        `not allowed to listen on port ${e.port ?? '?'}; choose a port above 1023`,
-      );
-    }
+    const e = error as Partial<ListenError>;
+    if (e.port !== undefined && e.service !== undefined) throw portError(e as ListenError, e.port, e.service);
     throw error;
   }
 }
@@ -351,7 +343,10 @@ function portError(error: NodeJS.ErrnoException, port: number, service: string):
   return error;
 }
 
-/** s3rver reports a busy port as an unhandled 'error' event (a crash), not as a rejection: probe first. */
+/**
+ * Fails fast on a busy port before the synth runs. startLocalAws reports one too, but only after the synth; the
+ * check here has a race with other processes, which that later error covers.
+ */
 async function assertPortsFree(options: LocalEnvironmentOptions): Promise<void> {
   for (const [port, service] of [
     [options.s3Port ?? 0, 'S3'],
