@@ -123,7 +123,15 @@ export async function measureBatches(
   });
 }
 
-/** Starts a handler in a worker with the fixture's environment plus `overrides`. */
+/** Batches of 10 run, unmeasured, before any case is measured (a few hundred objects through each handler). */
+export const WARM_UP_BATCHES = 30;
+
+async function warmUp(fixture: AwsFixture, handler: HostedHandler, concurrency: number): Promise<void> {
+  const warming: BatchCase = { name: 'warm-up', handler, batchSize: 10, concurrency, runs: 0 };
+  for (let i = 0; i < WARM_UP_BATCHES; i++) await runOnce(fixture, warming, 0);
+}
+
+/** Starts a handler in its own process with the fixture's environment plus `overrides`. */
 export function startHandler(
   fixture: AwsFixture,
   moduleUrl: string,
@@ -171,6 +179,11 @@ export async function batchSection(
   );
   const naive = await startHandler(fixture, pathToFileURL(naiveBundle.file).href);
   try {
+    // A function that has just started runs its first batches through V8's interpreter; a busy one has long
+    // since compiled the hot paths. Batch latency is the busy function's, so every handler warms up first.
+    for (const handler of [processor, processorWide, naive]) {
+      await warmUp(fixture, handler, concurrency);
+    }
     const few = Math.max(3, Math.ceil(runs / 3));
     const [b10, naive10] = (await measureBatches(
       fixture,
@@ -265,6 +278,7 @@ export async function batchSection(
         },
       ],
       notes: [
+        `Each handler first processed ${WARM_UP_BATCHES} unmeasured batches of 10 (a warm function: V8 has compiled its hot paths); cases are interleaved and each one's first batch is discarded.`,
         `Floor: records run concurrently, so a batch needs ceil(batch / in flight) waves of ${ROUND_TRIPS_PER_OBJECT} sequential round trips (ranged GetObject, then the conditional write), each ${latencyMs} ms at the proxy.`,
         `Above the floor at batch 10: ${ms(overhead)}. CPU per batch of 10 on this machine: the handler's thread ${ms(b10.handlerCpu.medianMs)} (SDK signing and parsing, validation, JSON logs, EMF) and the emulators' ${ms(b10.emulatorCpu.medianMs)} (s3rver, dynalite and the proxies share one thread, so concurrent requests queue there; AWS serves them in parallel).`,
         `At ${LONGER_LATENCY_MS} ms per request the same batch is ${times(longer.ratioToFloor)} its floor (${ms(longer.wall.medianMs - longer.floorMs)} above it): the overhead is a roughly fixed CPU cost per batch, not round trips run one after another.`,

@@ -1,106 +1,105 @@
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { INVOCATION_END_MARK, type InvokeReply } from './worker-protocol.ts';
+import type { InvokeReply } from './handler-process.ts';
 
-/** A handler running in its own worker thread; see handler-worker.ts for why. */
+/** A handler running in its own process; see handler-process.ts for why. */
 export interface HostedHandler {
-  /** Invokes the handler once; resolves with its own wall time and response, rejects if it threw. */
+  /** Invokes the handler once; resolves with its own wall and CPU time and its response, rejects if it threw. */
   invoke(
     event: SQSEvent,
   ): Promise<{ readonly wallMs: number; readonly cpuMs: number; readonly response: SQSBatchResponse }>;
-  /** Bytes the handler wrote to stdout/stderr (its logs and EMF metrics) since it started. */
+  /** Bytes the handler has written to stdout and stderr (its JSON logs and EMF metrics) since it started. */
   logBytes(): number;
-  /** Lines the handler wrote since it started. */
-  logLines(): number;
   stop(): Promise<void>;
 }
 
-/** Starts `exportName` of `moduleUrl` in a worker whose process.env is exactly `env`. */
+const HOST_SCRIPT = path.join(import.meta.dirname, 'handler-process.ts');
+const START_TIMEOUT_MS = 30_000;
+/** A handler that does not exit within this long after its channel closes is killed. */
+const STOP_TIMEOUT_MS = 5_000;
+
+/** Starts `exportName` of `moduleUrl` in a child process whose environment is exactly `env`. */
 export async function hostHandler(
   moduleUrl: string,
   exportName: string,
   env: Record<string, string>,
 ): Promise<HostedHandler> {
-  const worker = new Worker(new URL('./handler-worker.ts', import.meta.url), {
-    workerData: { moduleUrl, exportName },
+  const logDir = mkdtempSync(path.join(os.tmpdir(), 'bench-handler-'));
+  const logFile = path.join(logDir, 'output.log');
+  const logFd = openSync(logFile, 'w');
+  // stdout and stderr go to one file: writes to a file are synchronous in Node, so every line of an invocation
+  // is in the file when its reply arrives, and counting them costs the bench nothing while it measures.
+  const child = spawn(process.execPath, [HOST_SCRIPT, moduleUrl, exportName], {
     env,
-    stdout: true,
-    stderr: true,
+    stdio: ['ignore', logFd, logFd, 'ipc'],
   });
-  let bytes = 0;
-  let lines = 0;
-  let tail: string[] = [];
-  let partial = '';
-  const endedInvocations = new Set<number>();
-  const replies = new Map<number, InvokeReply>();
-  const waiting = new Map<number, (reply: InvokeReply) => void>();
-
-  const settleIfComplete = (id: number) => {
-    const reply = replies.get(id);
-    const settle = waiting.get(id);
-    if (!reply || !settle || !endedInvocations.has(id)) return;
-    replies.delete(id);
-    waiting.delete(id);
-    endedInvocations.delete(id);
-    settle(reply);
+  const lastOutput = () => readFileSync(logFile, 'utf8').slice(-3000);
+  const cleanUp = () => {
+    closeSync(logFd);
+    rmSync(logDir, { recursive: true, force: true });
   };
-  const countOutput = (chunk: Buffer) => {
-    const text = partial + chunk.toString();
-    const complete = text.split('\n');
-    partial = complete.pop() ?? '';
-    for (const line of complete) {
-      if (line.startsWith(INVOCATION_END_MARK)) {
-        const id = Number(line.slice(INVOCATION_END_MARK.length));
-        endedInvocations.add(id);
-        settleIfComplete(id);
-        continue;
-      }
-      bytes += Buffer.byteLength(line) + 1;
-      lines += 1;
-      tail = [...tail.slice(-20), line];
-    }
-  };
-  worker.stdout.on('data', countOutput);
-  worker.stderr.on('data', countOutput);
 
-  let failure: Error | undefined;
-  await new Promise<void>((resolve, reject) => {
-    worker.on('message', (message: InvokeReply | 'ready') => {
+  const pending = new Map<number, (reply: InvokeReply) => void>();
+  let exited: Error | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`handler process did not start:\n${lastOutput()}`)),
+      START_TIMEOUT_MS,
+    );
+    child.on('message', (message: InvokeReply | 'ready') => {
       if (message === 'ready') {
+        clearTimeout(timer);
         resolve();
         return;
       }
-      replies.set(message.id, message);
-      settleIfComplete(message.id);
+      pending.get(message.id)?.(message);
+      pending.delete(message.id);
     });
-    worker.on('error', (error) => {
-      failure = error;
-      reject(error);
-      for (const settle of waiting.values()) settle({ id: -1, wallMs: 0, cpuMs: 0, error: String(error) });
-      waiting.clear();
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      exited = new Error(`handler process exited (${signal ?? code}):\n${lastOutput()}`);
+      reject(exited);
+      for (const settle of pending.values()) settle({ id: -1, wallMs: 0, cpuMs: 0, error: exited.message });
+      pending.clear();
     });
   });
+  try {
+    await ready;
+  } catch (error) {
+    child.kill();
+    cleanUp();
+    throw error;
+  }
 
   let nextId = 0;
   return {
     invoke(event) {
-      if (failure) return Promise.reject(failure);
+      if (exited) return Promise.reject(exited);
       const id = nextId++;
       return new Promise((resolve, reject) => {
-        waiting.set(id, (reply) => {
+        pending.set(id, (reply) => {
           if (reply.error !== undefined || !reply.response) {
-            reject(new Error(`handler failed: ${reply.error}\n--- its last output ---\n${tail.join('\n')}`));
+            reject(new Error(`handler failed: ${reply.error}\n--- its last output ---\n${lastOutput()}`));
           } else {
             resolve({ wallMs: reply.wallMs, cpuMs: reply.cpuMs, response: reply.response });
           }
         });
-        worker.postMessage({ id, event });
+        child.send({ id, event });
       });
     },
-    logBytes: () => bytes,
-    logLines: () => lines,
+    logBytes: () => fstatSync(logFd).size,
     async stop() {
-      await worker.terminate();
+      if (!exited) {
+        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.disconnect();
+        const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await gone;
+        clearTimeout(killer);
+      }
+      cleanUp();
     },
   };
 }
