@@ -8,8 +8,16 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
  * events it names, independent of any emulator's quirks (s3rver does not encode keys).
  */
 
-const REGION = 'eu-west-1';
-const QUEUE_ARN = `arn:aws:sqs:${REGION}:123456789012:bench-ingest`;
+/** Where the events say they come from; the handler does not check it, but a tuning payload should be truthful. */
+export interface EventOrigin {
+  readonly region: string;
+  readonly queueArn: string;
+}
+
+const BENCH_ORIGIN: EventOrigin = {
+  region: 'eu-west-1',
+  queueArn: 'arn:aws:sqs:eu-west-1:123456789012:bench-ingest',
+};
 
 /** S3's key encoding in notifications: form encoding, so a space is '+'. */
 export function encodeS3Key(key: string): string {
@@ -32,12 +40,12 @@ export interface ObjectEventInput {
   readonly eventTime?: Date;
 }
 
-function s3Record(input: ObjectEventInput): Record<string, unknown> {
+function s3Record(input: ObjectEventInput, origin: EventOrigin): Record<string, unknown> {
   const created = input.object !== undefined;
   return {
     eventVersion: '2.1',
     eventSource: 'aws:s3',
-    awsRegion: REGION,
+    awsRegion: origin.region,
     eventTime: (input.eventTime ?? new Date()).toISOString(),
     eventName: input.eventName ?? (created ? 'ObjectCreated:Put' : 'ObjectRemoved:Delete'),
     userIdentity: { principalId: 'AWS:AIDABENCH' },
@@ -60,7 +68,7 @@ function s3Record(input: ObjectEventInput): Record<string, unknown> {
   };
 }
 
-function sqsRecord(body: string): SQSRecord {
+function sqsRecord(body: string, origin: EventOrigin): SQSRecord {
   const now = String(Date.now());
   return {
     messageId: randomUUID(),
@@ -75,14 +83,19 @@ function sqsRecord(body: string): SQSRecord {
     messageAttributes: {},
     md5OfBody: createHash('md5').update(body).digest('hex'),
     eventSource: 'aws:sqs',
-    eventSourceARN: QUEUE_ARN,
-    awsRegion: REGION,
+    eventSourceARN: origin.queueArn,
+    awsRegion: origin.region,
   };
 }
 
 /** One SQS message per object event: how S3 -> SQS delivers them (one record per notification). */
-export function objectEventMessages(inputs: readonly ObjectEventInput[]): SQSEvent {
-  return { Records: inputs.map((input) => sqsRecord(JSON.stringify({ Records: [s3Record(input)] }))) };
+export function objectEventMessages(
+  inputs: readonly ObjectEventInput[],
+  origin: EventOrigin = BENCH_ORIGIN,
+): SQSEvent {
+  return {
+    Records: inputs.map((input) => sqsRecord(JSON.stringify({ Records: [s3Record(input, origin)] }), origin)),
+  };
 }
 
 /** The s3:TestEvent S3 sends once when a notification configuration is created. */
@@ -95,7 +108,7 @@ export function testEventMessage(bucket: string): SQSEvent {
     RequestId: 'BENCHTESTEVENT',
     HostId: 'bench/host/id',
   });
-  return { Records: [sqsRecord(body)] };
+  return { Records: [sqsRecord(body, BENCH_ORIGIN)] };
 }
 
 /** A Lambda context good enough for a handler that reads the request id and the remaining time. */
@@ -105,7 +118,7 @@ export function lambdaContext(timeoutMs = 60_000): Context {
     callbackWaitsForEmptyEventLoop: false,
     functionName: 'bench-processor',
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:123456789012:function:bench-processor`,
+    invokedFunctionArn: `arn:aws:lambda:${BENCH_ORIGIN.region}:123456789012:function:bench-processor`,
     memoryLimitInMB: '512',
     awsRequestId: randomUUID(),
     logGroupName: '/aws/lambda/bench-processor',
