@@ -1,4 +1,5 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { Aws, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -15,6 +16,20 @@ export interface IntegTestRoleProps {
 /** Key prefix the post-deploy integration tests write under; nothing else in the bucket is theirs. */
 export const INTEG_TEST_PREFIX = 'integ-tests/';
 
+/** IAM's limit on role names. */
+const MAX_ROLE_NAME = 64;
+
+/**
+ * Name of a stage's integration-test role, derived from its stack name (unique per project, stage and account).
+ * Long names keep a readable prefix and end in a hash of the full name, so two long stack names cannot collide.
+ */
+export function integTestRoleName(stackName: string): string {
+  const name = `${stackName}-integ-test`;
+  if (name.length <= MAX_ROLE_NAME) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_ROLE_NAME - hash.length - 1).replace(/-+$/, '')}-${hash}`;
+}
+
 /**
  * The role post-deploy integration tests assume: put and delete objects under `integ-tests/`, read records from
  * the table and delete the records of `integ-tests/` keys, and use the two keys only as far as those calls need.
@@ -22,6 +37,12 @@ export const INTEG_TEST_PREFIX = 'integ-tests/';
  */
 export class IntegTestRole extends Construct {
   readonly role: iam.Role;
+  /**
+   * The role's ARN as a literal another account's template can hold: the pipeline's CodeBuild role may assume
+   * exactly this role. That is why this one role has a name fixed at synth time (derived from the stack name)
+   * rather than a generated one, which is only known after the deploy. Renaming replaces a role that holds no data.
+   */
+  readonly crossAccountRoleArn: string;
 
   constructor(scope: Construct, id: string, props: IntegTestRoleProps) {
     super(scope, id);
@@ -30,7 +51,11 @@ export class IntegTestRole extends Construct {
     const via = (service: string) => ({
       StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` },
     });
+    const stack = Stack.of(this);
+    const roleName = integTestRoleName(stack.stackName);
+    this.crossAccountRoleArn = `arn:${Aws.PARTITION}:iam::${stack.account}:role/${roleName}`;
     this.role = new iam.Role(this, 'Role', {
+      roleName,
       assumedBy: new iam.AccountPrincipal(config.integTestTrustedAccount),
       description: `Post-deploy integration tests of the S3 object processor (${config.stageName})`,
     });

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { App, Stack, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integTestRoleName } from '../../lib/app-stack/integ-test-role.ts';
 import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
 import { OUTPUT_KEYS } from '../../lib/config/names.ts';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
-import { integTestRoleName, ProcessorStage } from '../../lib/stages/processor-stage.ts';
+import { ProcessorStage } from '../../lib/stages/processor-stage.ts';
 
 // One stage, one synth; bundling skipped (the stage's wiring is under test, not the bundle).
 let outdir: string;
