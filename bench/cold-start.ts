@@ -273,7 +273,7 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
       rebuildMatchesDeployed
         ? "The bench rebuild of the entry with the stack's bundling options is byte-identical to the synthesized asset, so the per-package figures describe the deployed bundle."
         : 'WARNING: the bench rebuild differs from the synthesized asset; the per-package figures describe a lookalike. Update bench/lib/bundle.ts.',
-      `Figures come from ${process.arch}; Lambda runs ${deployed.runtime} on arm64 (Graviton), where absolute times differ but the ratios hold.`,
+      `Measured on ${process.arch}; Lambda runs ${deployed.runtime} on arm64 (Graviton), where absolute times will differ. What this run shows is the processor next to its reference on the same machine at the same time.`,
     ],
     results: {
       stage: deployed.stage.stageName,

@@ -40,7 +40,7 @@ export async function requestsSection(fixture: AwsFixture, bundleUrl: string): P
       notes: [
         'No HeadObject: the ranged GetObject returns the declared Content-Type, the ETag and (in Content-Range) the total size.',
         'A stale create whose object has since been overwritten stops after the GET (the ETag no longer matches), so it makes no write at all.',
-        'Log bytes are what CloudWatch Logs ingests per object (JSON log line plus the share of the EMF metrics line).',
+        'Log bytes are what the function writes to stdout per object (its JSON log line and its share of the EMF metrics line); CloudWatch Logs bills ingestion by volume.',
       ],
       results: checked.map(({ problems, ...s }) => ({
         ...s,
