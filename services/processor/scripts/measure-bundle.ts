@@ -84,7 +84,8 @@ try {
   const built = [];
   for (const [i, v] of variants.entries()) {
     const options = esbuildOptionsFromCdk(processorBundling(), v.entry, path.join(outRoot, String(i)));
-    await build({ ...options, ...(v.alias && { alias: v.alias }), logLevel: 'error' });
+    // Merged, not replaced: the deployed options carry an alias of their own (the SDK credential provider).
+    await build({ ...options, alias: { ...options.alias, ...v.alias }, logLevel: 'error' });
     built.push({ ...v, file: options.outfile, bytes: statSync(options.outfile).size });
   }
   const samples = built.map(() => [] as Sample[]);
