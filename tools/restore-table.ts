@@ -72,8 +72,16 @@ export async function restoreTable(argv: readonly string[], io: Io, deps: Restor
   }
   if (!args.to) throw new ToolError('--to <ISO time> is required, e.g. --to 2025-06-01T09:30:00Z', 2);
   const to = new Date(args.to);
-  if (Number.isNaN(to.getTime()) || !/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(args.to)) {
-    throw new ToolError(`--to is "${args.to}"; expected an ISO time like 2025-06-01T09:30:00Z`, 2);
+  // The zone is mandatory: without one, Date reads the time in the operator's local zone, and a laptop outside UTC
+  // would restore hours away from the moment the incident timeline (in UTC) names.
+  if (
+    Number.isNaN(to.getTime()) ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(args.to)
+  ) {
+    throw new ToolError(
+      `--to is "${args.to}"; expected an ISO time with its zone, like 2025-06-01T09:30:00Z or 2025-06-01T11:30:00+02:00`,
+      2,
+    );
   }
   const segments = numberOption('segments', args.segments, 1);
   if (!Number.isInteger(segments) || segments > 1000) {

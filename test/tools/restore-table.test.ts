@@ -135,6 +135,10 @@ describe('restore-table', () => {
     await expect(
       restoreTable(['--stage', 'dev', '--table', SOURCE, '--to', 'yesterday'], captureIo(), deps()),
     ).rejects.toThrow('--to is "yesterday"; expected an ISO time');
+    // No zone: Date would read it in the operator's local zone, hours off the UTC incident timeline.
+    await expect(
+      restoreTable(['--stage', 'dev', '--table', SOURCE, '--to', '2025-06-01T09:30'], captureIo(), deps()),
+    ).rejects.toThrow('expected an ISO time with its zone');
     expect(ddbMock.calls()).toHaveLength(0);
   });
 
