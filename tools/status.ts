@@ -131,9 +131,12 @@ export async function status(argv: readonly string[], io: Io, deps: StatusDeps =
   }
   const shown = errors.events.slice(-errorLines).reverse();
   const counted = `${errors.events.length}${errors.partial ? '+ (first pages only)' : ''}`;
-  io.out(
-    `errors        ${counted} in the last ${minutes} min in ${logGroup}${shown.length ? `; newest ${shown.length}:` : ''}`,
-  );
+  // FilterLogEvents reads oldest first: when the page limit stopped it, the newest errors were never read, and
+  // calling the latest of those read "newest" would show an on-call engineer the start of an incident as its state.
+  const heading = errors.partial
+    ? `; latest ${shown.length} of those read (newer ones were not read: lower --minutes to see them):`
+    : `; newest ${shown.length}:`;
+  io.out(`errors        ${counted} in the last ${minutes} min in ${logGroup}${shown.length ? heading : ''}`);
   for (const event of shown) {
     io.out(`  ${new Date(event.timestamp ?? 0).toISOString()} ${oneLine(event.message ?? '', 160)}`);
   }

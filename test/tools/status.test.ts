@@ -141,6 +141,28 @@ describe('status', () => {
     expect(await status(FLAGS, captureIo(), deps())).toBe(1);
   });
 
+  it('stops reading errors after 20 pages and does not call the latest it read the newest', async () => {
+    cwMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    queues(0);
+    let page = 0;
+    logsMock.on(FilterLogEventsCommand).callsFake(() => {
+      page += 1;
+      return {
+        events: [{ timestamp: Date.UTC(2025, 5, 1, 11, 0, page), message: `error ${page}` }],
+        nextToken: `t${page}`,
+      };
+    });
+    const io = captureIo();
+
+    await status(FLAGS, io, deps());
+
+    expect(logsMock.commandCalls(FilterLogEventsCommand)).toHaveLength(20);
+    const heading = io.lines.find((l) => l.startsWith('errors'));
+    expect(heading).toContain('20+ (first pages only)');
+    expect(heading).not.toContain('newest');
+    expect(heading).toContain('newer ones were not read: lower --minutes');
+  });
+
   it('reads nothing but names in a dry run', async () => {
     const io = captureIo();
     expect(await status([...FLAGS, '--dry-run'], io, deps())).toBe(0);
