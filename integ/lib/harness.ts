@@ -104,22 +104,27 @@ export class IntegHarness {
   /**
    * Deletes every object this run uploaded, waits until each item says DELETED (so no work of this run is still in
    * flight), then deletes those items: a run leaves nothing behind in the bucket or the table. The test role may
-   * delete items only under `integ-tests/`.
+   * delete items only under `integ-tests/`. Each key is cleaned on its own, so one that never reads DELETED does
+   * not leave the other keys' items behind; the failures are then thrown together, naming their keys.
    */
   async cleanUp(): Promise<void> {
-    const keys = [...this.uploaded];
-    await Promise.all(keys.map((key) => this.delete(key)));
-    await Promise.all(
-      keys.map((key) => this.waitForItem(key, (i) => i.status === 'DELETED', 'marked DELETED')),
-    );
-    await Promise.all(
-      keys.map((key) =>
-        this.dynamodb.send(
+    const results = await Promise.allSettled(
+      [...this.uploaded].map(async (key) => {
+        await this.delete(key);
+        await this.waitForItem(key, (i) => i.status === 'DELETED', 'marked DELETED');
+        await this.dynamodb.send(
           new DeleteItemCommand({ TableName: this.target.table, Key: { objectKey: { S: key } } }),
-        ),
-      ),
+        );
+        this.uploaded.delete(key);
+      }),
     );
-    this.uploaded.clear();
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    if (failures.length > 0) {
+      throw new AggregateError(
+        failures,
+        `cleanup left ${failures.length} key(s) behind: ${failures.map((e) => e.message).join('; ')}`,
+      );
+    }
   }
 
   destroy(): void {
