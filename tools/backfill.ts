@@ -180,6 +180,22 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
 
   let listedThisRun = 0;
   let after = previous?.after;
+  /** A dry run writes no checkpoint: it sent nothing, so there is nothing to resume after. */
+  const saveCheckpoint = async (done: boolean) => {
+    if (dryRun) return;
+    await writeCheckpoint(checkpointPath, {
+      version: 1,
+      bucket: names.bucketName,
+      prefix,
+      mode,
+      queueUrl: names.ingestQueueUrl,
+      ...(after === undefined ? {} : { after }),
+      ...totals,
+      startedAt,
+      updatedAt: new Date(clock.now()).toISOString(),
+      done,
+    } satisfies BackfillCheckpoint);
+  };
   const pages = versioned
     ? listVersions(s3, names.bucketName, prefix, after, pageSize, clock)
     : listCurrent(s3, names.bucketName, prefix, after, pageSize, clock);
@@ -225,20 +241,7 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
     }
     totals.sent += bodies.length;
     after = lastKey ?? after;
-    if (!dryRun) {
-      await writeCheckpoint(checkpointPath, {
-        version: 1,
-        bucket: names.bucketName,
-        prefix,
-        mode,
-        queueUrl: names.ingestQueueUrl,
-        ...(after === undefined ? {} : { after }),
-        ...totals,
-        startedAt,
-        updatedAt: new Date(clock.now()).toISOString(),
-        done: false,
-      } satisfies BackfillCheckpoint);
-    }
+    await saveCheckpoint(false);
     io.progress(
       `  listed ${totals.listed}, ${dryRun ? 'would send' : 'sent'} ${totals.sent}, skipped ${totals.skipped}${after ? ` (through "${after}")` : ''}`,
     );
@@ -246,20 +249,7 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
   }
 
   const finished = listedThisRun < limit;
-  if (!dryRun) {
-    await writeCheckpoint(checkpointPath, {
-      version: 1,
-      bucket: names.bucketName,
-      prefix,
-      mode,
-      queueUrl: names.ingestQueueUrl,
-      ...(after === undefined ? {} : { after }),
-      ...totals,
-      startedAt,
-      updatedAt: new Date(clock.now()).toISOString(),
-      done: finished,
-    } satisfies BackfillCheckpoint);
-  }
+  await saveCheckpoint(finished);
   const breakdown = Object.entries(reasons)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([reason, n]) => `${reason} ${n}`)
@@ -349,8 +339,10 @@ async function* listVersions(
         ...(versionIdMarker !== undefined ? { VersionIdMarker: versionIdMarker } : {}),
       }),
     );
-    // S3 lists each key's versions newest first, so a key's latest entry is on the page where the key first
-    // appears; a key whose latest entry is a delete marker has no current object.
+    // S3 lists keys in UTF-8 byte order and each key's versions newest first, so a key's latest entry is on the page
+    // where the key first appears; a key whose latest entry is a delete marker has no current object. S3's order is
+    // kept: --limit cuts the page and checkpoints the last key it kept, and a re-sort in JavaScript's UTF-16 order
+    // would put astral characters before U+E000-U+FFFF, so the resumed listing would skip keys S3 orders earlier.
     const objects: ListedObject[] = (page.Versions ?? [])
       .filter((v) => v.IsLatest)
       .map((v) => ({
@@ -359,14 +351,20 @@ async function* listVersions(
         ...(v.ETag ? { eTag: v.ETag.replaceAll('"', '') } : {}),
         ...(v.VersionId && v.VersionId !== 'null' ? { versionId: v.VersionId } : {}),
         lastModified: v.LastModified ?? new Date(listedAt),
-      }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const keys = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => v.Key as string).sort();
+      }));
+    const keys = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
+      .map((v) => v.Key as string)
+      .sort(compareUtf8);
     yield { objects, lastKey: keys.at(-1), listedAt };
     if (!page.IsTruncated) return;
     keyMarker = page.NextKeyMarker;
     versionIdMarker = page.NextVersionIdMarker;
   }
+}
+
+/** S3's key order: UTF-8 bytes, not JavaScript's UTF-16 code units. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 /** The recorded items of `keys`, by key, with BatchGetItem (100 at a time; unprocessed keys retried with backoff). */

@@ -65,6 +65,21 @@ async function freshTable(): Promise<string> {
   return name;
 }
 
+/** The flags every run here shares: the local bucket, the test's table and a queue URL the SQS mock answers. */
+function toolArgs(table: string, ...extra: string[]): string[] {
+  return [
+    '--stage',
+    'dev',
+    '--bucket',
+    'uploads',
+    '--table',
+    table,
+    '--queue-url',
+    'https://sqs/q',
+    ...extra,
+  ];
+}
+
 /** Runs the tool against s3rver + dynalite, capturing what it sends to SQS (one list of bodies per call). */
 async function run(table: string, extra: string[], clock = fakeClock()) {
   const sent: string[][] = [];
@@ -73,23 +88,14 @@ async function run(table: string, extra: string[], clock = fakeClock()) {
     return { Successful: [], Failed: [] };
   });
   const io = captureIo();
-  const code = await backfill(
-    [
-      '--stage',
-      'dev',
-      '--bucket',
-      'uploads',
-      '--table',
-      table,
-      '--queue-url',
-      'https://sqs/q',
-      '--prefix',
-      'in/',
-      ...extra,
-    ],
-    io,
-    { s3, dynamodb, sqs, clock, env: NO_REGION_ENV, runId: 'run-1' },
-  );
+  const code = await backfill(toolArgs(table, '--prefix', 'in/', ...extra), io, {
+    s3,
+    dynamodb,
+    sqs,
+    clock,
+    env: NO_REGION_ENV,
+    runId: 'run-1',
+  });
   return { code, io, sent, bodies: sent.flat() };
 }
 
@@ -268,24 +274,13 @@ describe('backfill against s3rver and dynalite, processed by the real handler', 
       sent.push(input.Entries.length);
       return { Failed: [] };
     });
-    await backfill(
-      [
-        '--stage',
-        'dev',
-        '--bucket',
-        'uploads',
-        '--table',
-        table,
-        '--queue-url',
-        'https://sqs/q',
-        '--rate',
-        '3',
-        '--checkpoint',
-        join(workDir, 'd.json'),
-      ],
-      captureIo(),
-      { s3, dynamodb, sqs, clock, env: NO_REGION_ENV },
-    );
+    await backfill(toolArgs(table, '--rate', '3', '--checkpoint', join(workDir, 'd.json')), captureIo(), {
+      s3,
+      dynamodb,
+      sqs,
+      clock,
+      env: NO_REGION_ENV,
+    });
     // Five objects in the bucket (four under in/, one outside): 3 + 2, in two ticks.
     expect(sent).toEqual([3, 2]);
     expect([...perTick.values()]).toEqual([3, 2]);
@@ -303,22 +298,7 @@ describe('backfill against s3rver and dynalite, processed by the real handler', 
       sentKeys.push(...input.Entries.map((e) => JSON.parse(e.MessageBody).Records[0].s3.object.key));
       return { Failed: [] };
     });
-    const args = [
-      '--stage',
-      'dev',
-      '--bucket',
-      'uploads',
-      '--table',
-      table,
-      '--queue-url',
-      'https://sqs/q',
-      '--prefix',
-      'in/',
-      '--page-size',
-      '1',
-      '--checkpoint',
-      checkpoint,
-    ];
+    const args = toolArgs(table, '--prefix', 'in/', '--page-size', '1', '--checkpoint', checkpoint);
     const deps = { s3, dynamodb, sqs, clock: fakeClock(), env: NO_REGION_ENV };
 
     await expect(backfill(args, captureIo(), deps)).rejects.toThrow('connection reset');
@@ -399,22 +379,7 @@ describe('backfill of a versioned bucket', () => {
     sqsMock.on(SendMessageBatchCommand).resolves({ Failed: [] });
 
     await backfill(
-      [
-        '--stage',
-        'dev',
-        '--bucket',
-        'uploads',
-        '--table',
-        table,
-        '--queue-url',
-        'https://sqs/q',
-        '--prefix',
-        'in/',
-        '--listing',
-        'versions',
-        '--checkpoint',
-        join(workDir, 'g.json'),
-      ],
+      toolArgs(table, '--prefix', 'in/', '--listing', 'versions', '--checkpoint', join(workDir, 'g.json')),
       captureIo(),
       { s3: versionedS3, dynamodb, sqs, clock: fakeClock(), env: NO_REGION_ENV },
     );
@@ -432,6 +397,36 @@ describe('backfill of a versioned bucket', () => {
       VersionIdMarker: 'b1',
     });
     expect(JSON.parse(await readFile(join(workDir, 'g.json'), 'utf8')).after).toBe('in/c');
+  });
+
+  it('keeps S3 key order (UTF-8) when --limit cuts a page, so the resumed listing skips no key', async () => {
+    const table = await freshTable();
+    const versionedS3 = new S3Client({ region: 'eu-west-1' });
+    const s3Mock = mockClient(versionedS3);
+    const at = new Date('2025-01-01T00:00:00Z');
+    // U+FFFD sorts before U+1F600 in UTF-8 (EF.. < F0..) but after it in UTF-16 (FFFD > D83D).
+    s3Mock.on(ListObjectVersionsCommand).resolves({
+      IsTruncated: false,
+      Versions: [
+        { Key: 'in/\uFFFD', VersionId: 'r1', IsLatest: true, Size: 1, LastModified: at },
+        { Key: 'in/\u{1F600}', VersionId: 's1', IsLatest: true, Size: 1, LastModified: at },
+      ],
+    });
+    sqsMock.on(SendMessageBatchCommand).resolves({ Failed: [] });
+    const checkpoint = join(workDir, 'h.json');
+
+    await backfill(
+      toolArgs(table, '--prefix', 'in/', '--listing', 'versions', '--limit', '1', '--checkpoint', checkpoint),
+      captureIo(),
+      { s3: versionedS3, dynamodb, sqs, clock: fakeClock(), env: NO_REGION_ENV },
+    );
+
+    const versions = sqsMock
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((c) => c.args[0].input.Entries ?? [])
+      .map((e) => JSON.parse(e.MessageBody as string).Records[0].s3.object.versionId);
+    expect(versions).toEqual(['r1']);
+    expect(JSON.parse(await readFile(checkpoint, 'utf8')).after).toBe('in/\uFFFD');
   });
 });
 
