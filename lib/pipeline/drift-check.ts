@@ -51,6 +51,24 @@ export interface DriftCheckOptions {
  */
 const NOTHING_DEPLOYED_STATES: ReadonlySet<string> = new Set(['REVIEW_IN_PROGRESS', 'ROLLBACK_COMPLETE']);
 
+/**
+ * Differences the stack makes itself, not a person: in `table.mode: 'provisioned'` Application Auto Scaling moves the
+ * table's capacity away from the template's minimum, and CloudFormation reports that as drift. Counting it would
+ * stop every release of such a stage as soon as traffic scaled the table.
+ */
+const EXPECTED_DIFFERENCES: readonly { readonly resourceType: string; readonly propertyPath: RegExp }[] = [
+  {
+    resourceType: 'AWS::DynamoDB::Table',
+    propertyPath: /^\/ProvisionedThroughput\/(ReadCapacityUnits|WriteCapacityUnits)$/,
+  },
+];
+
+function isExpectedDifference(resourceType: string | undefined, propertyPath: string | undefined): boolean {
+  return EXPECTED_DIFFERENCES.some(
+    (e) => e.resourceType === resourceType && propertyPath !== undefined && e.propertyPath.test(propertyPath),
+  );
+}
+
 export async function checkStackDrift(
   cfn: CloudFormationClient,
   stackName: string,
@@ -94,10 +112,16 @@ export async function checkStackDrift(
     );
     if (detection.DetectionStatus !== 'DETECTION_IN_PROGRESS') {
       // DETECTION_FAILED can still report DRIFTED for the resources it could check: drift wins, it is actionable.
+      let onlyExpectedDrift = false;
       if (detection.StackDriftStatus === 'DRIFTED') {
-        return { kind: 'drifted', resources: await driftedResources(cfn, stackName) };
+        const { drifted, expectedOnly } = await driftedResources(cfn, stackName);
+        if (drifted.length > 0 || expectedOnly === 0) return { kind: 'drifted', resources: drifted };
+        onlyExpectedDrift = true;
       }
-      if (detection.DetectionStatus === 'DETECTION_COMPLETE' && detection.StackDriftStatus === 'IN_SYNC') {
+      if (
+        detection.DetectionStatus === 'DETECTION_COMPLETE' &&
+        (detection.StackDriftStatus === 'IN_SYNC' || onlyExpectedDrift)
+      ) {
         return { kind: 'in-sync' };
       }
       return {
@@ -117,7 +141,14 @@ export async function checkStackDrift(
   }
 }
 
-async function driftedResources(cfn: CloudFormationClient, stackName: string): Promise<DriftedResource[]> {
+/**
+ * The stack's modified and deleted resources, without the differences the stack makes itself
+ * (EXPECTED_DIFFERENCES); `expectedOnly` counts the resources that had nothing else.
+ */
+async function driftedResources(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<{ drifted: DriftedResource[]; expectedOnly: number }> {
   const drifts: StackResourceDrift[] = [];
   let nextToken: string | undefined;
   do {
@@ -131,17 +162,28 @@ async function driftedResources(cfn: CloudFormationClient, stackName: string): P
     drifts.push(...(page.StackResourceDrifts ?? []));
     nextToken = page.NextToken;
   } while (nextToken);
-  return drifts.map((d) => ({
-    logicalId: d.LogicalResourceId ?? '?',
-    resourceType: d.ResourceType ?? '?',
-    status: d.StackResourceDriftStatus ?? '?',
-    properties: (d.PropertyDifferences ?? []).map(
-      (p) =>
-        `${p.PropertyPath ?? '?'} (${p.DifferenceType ?? '?'}: expected ${p.ExpectedValue ?? '-'}, actual ${
-          p.ActualValue ?? '-'
-        })`,
-    ),
-  }));
+  const drifted: DriftedResource[] = [];
+  let expectedOnly = 0;
+  for (const d of drifts) {
+    const differences = d.PropertyDifferences ?? [];
+    const unexpected = differences.filter((p) => !isExpectedDifference(d.ResourceType, p.PropertyPath));
+    if (d.StackResourceDriftStatus === 'MODIFIED' && differences.length > 0 && unexpected.length === 0) {
+      expectedOnly += 1;
+      continue;
+    }
+    drifted.push({
+      logicalId: d.LogicalResourceId ?? '?',
+      resourceType: d.ResourceType ?? '?',
+      status: d.StackResourceDriftStatus ?? '?',
+      properties: unexpected.map(
+        (p) =>
+          `${p.PropertyPath ?? '?'} (${p.DifferenceType ?? '?'}: expected ${p.ExpectedValue ?? '-'}, actual ${
+            p.ActualValue ?? '-'
+          })`,
+      ),
+    });
+  }
+  return { drifted, expectedOnly };
 }
 
 function isStackMissing(error: unknown): boolean {

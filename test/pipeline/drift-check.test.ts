@@ -185,6 +185,96 @@ describe('checkStackDrift', () => {
     ]);
   });
 
+  describe('capacity moved by auto scaling (provisioned tables)', () => {
+    const TABLE = 'ProcessorObjectsTable';
+    const capacity = (property: string, expected: string, actual: string) => ({
+      PropertyPath: `/ProvisionedThroughput/${property}`,
+      ExpectedValue: expected,
+      ActualValue: actual,
+      DifferenceType: 'NOT_EQUAL' as const,
+    });
+    const tableDrift = (differences: ReturnType<typeof capacity>[]) => ({
+      StackId: 's',
+      LogicalResourceId: TABLE,
+      ResourceType: 'AWS::DynamoDB::Table',
+      StackResourceDriftStatus: 'MODIFIED' as const,
+      Timestamp: new Date(0),
+      PropertyDifferences: differences,
+    });
+    const detected = (DetectionStatus: 'DETECTION_COMPLETE' | 'DETECTION_FAILED') =>
+      cfnMock.on(DescribeStackDriftDetectionStatusCommand).resolves({
+        DetectionStatus,
+        StackDriftStatus: 'DRIFTED',
+        StackId: 's',
+        Timestamp: new Date(0),
+      });
+
+    it('is the stack working, not drift: a table whose only differences are its capacities is in sync', async () => {
+      deployed();
+      detected('DETECTION_COMPLETE');
+      cfnMock.on(DescribeStackResourceDriftsCommand).resolves({
+        StackResourceDrifts: [
+          tableDrift([capacity('ReadCapacityUnits', '5', '40'), capacity('WriteCapacityUnits', '5', '25')]),
+        ],
+      });
+
+      expect(await checkStackDrift(cfn(), STACK, fakeTime())).toEqual({ kind: 'in-sync' });
+    });
+
+    it('still reports every other difference, of the table itself or of another resource', async () => {
+      deployed();
+      detected('DETECTION_COMPLETE');
+      const billing = {
+        PropertyPath: '/BillingMode',
+        ExpectedValue: 'PROVISIONED',
+        ActualValue: 'PAY_PER_REQUEST',
+        DifferenceType: 'NOT_EQUAL' as const,
+      };
+      cfnMock.on(DescribeStackResourceDriftsCommand).resolves({
+        StackResourceDrifts: [
+          tableDrift([capacity('ReadCapacityUnits', '5', '40'), billing]),
+          {
+            StackId: 's',
+            LogicalResourceId: 'ProcessorFunction',
+            ResourceType: 'AWS::Lambda::Function',
+            StackResourceDriftStatus: 'MODIFIED',
+            Timestamp: new Date(0),
+            // The same path on a resource auto scaling does not touch is someone's change.
+            PropertyDifferences: [capacity('ReadCapacityUnits', '1', '2')],
+          },
+        ],
+      });
+
+      expect(await checkStackDrift(cfn(), STACK, fakeTime())).toEqual({
+        kind: 'drifted',
+        resources: [
+          {
+            logicalId: TABLE,
+            resourceType: 'AWS::DynamoDB::Table',
+            status: 'MODIFIED',
+            properties: ['/BillingMode (NOT_EQUAL: expected PROVISIONED, actual PAY_PER_REQUEST)'],
+          },
+          {
+            logicalId: 'ProcessorFunction',
+            resourceType: 'AWS::Lambda::Function',
+            status: 'MODIFIED',
+            properties: ['/ProvisionedThroughput/ReadCapacityUnits (NOT_EQUAL: expected 1, actual 2)'],
+          },
+        ],
+      });
+    });
+
+    it('does not turn a partly failed detection into "in sync"', async () => {
+      deployed();
+      detected('DETECTION_FAILED');
+      cfnMock.on(DescribeStackResourceDriftsCommand).resolves({
+        StackResourceDrifts: [tableDrift([capacity('WriteCapacityUnits', '5', '25')])],
+      });
+
+      expect((await checkStackDrift(cfn(), STACK, fakeTime())).kind).toBe('failed');
+    });
+  });
+
   it('reports drift even when detection partly failed, and fails with the reason when nothing drifted', async () => {
     deployed();
     cfnMock.on(DescribeStackDriftDetectionStatusCommand).resolvesOnce({
