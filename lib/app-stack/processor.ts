@@ -18,6 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { allowCloudWatchLogsOfThisAccount } from '../compliance/log-encryption.ts';
 import { processorEnvironment } from '../config/processor-environment.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import { LAMBDA_RUNTIME_ENVIRONMENT, processorCodeProps } from './processor-bundling.ts';
@@ -80,19 +81,7 @@ export class Processor extends Construct {
     this.tableKey = newKey('TableKey', 'Encrypts object records');
     // Logs carry object keys (possibly personal data): encrypted with a key of ours, like the data itself.
     this.logsKey = newKey('LogsKey', 'Encrypts the processor log groups');
-    this.logsKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchLogsOfThisAccount',
-        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
-          },
-        },
-      }),
-    );
+    allowCloudWatchLogsOfThisAccount(this.logsKey, 'AllowCloudWatchLogsOfThisAccount');
 
     // Server access log targets cannot use SSE-KMS (S3 would need to call KMS as the logging service): SSE-S3.
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {

@@ -1,11 +1,11 @@
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { CodeBuildOptions } from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
+import { allowCloudWatchLogsOfThisAccount } from '../compliance/log-encryption.ts';
 
 /**
  * Graviton (ARM) Amazon Linux 2023 image: cheaper per build minute than x86, and the function it bundles for is
@@ -64,19 +64,7 @@ export class PipelineBuildEnvironment extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    this.logsKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsOfThisAccount',
-        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
-          },
-        },
-      }),
-    );
+    allowCloudWatchLogsOfThisAccount(this.logsKey, 'CloudWatchLogsOfThisAccount');
     this.logGroup = this.newLogGroup('BuildLogs', props.logRetention);
   }
 
