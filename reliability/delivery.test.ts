@@ -6,8 +6,8 @@ import {
   type ReliabilityEnv,
   type ReliabilityEnvOptions,
   type SynthesizedProcessor,
-  startReliabilityEnv,
   synthesizeProcessor,
+  withReliabilityEnv,
 } from './harness.ts';
 
 /**
@@ -23,17 +23,10 @@ afterAll(async () => {
   await processor?.dispose();
 });
 
-async function withEnv(
+const withEnv = (
   options: Omit<ReliabilityEnvOptions, 'processor'>,
   use: (env: ReliabilityEnv) => Promise<void>,
-): Promise<void> {
-  const env = await startReliabilityEnv({ processor, ...options });
-  try {
-    await use(env);
-  } finally {
-    await env.close();
-  }
-}
+) => withReliabilityEnv({ processor, ...options }, use);
 
 const messagesLogged = (env: ReliabilityEnv, message: string) =>
   env.logRecords().filter((r) => r.message === message);

@@ -7,8 +7,8 @@ import {
   type ReliabilityEnv,
   type ReliabilityEnvOptions,
   type SynthesizedProcessor,
-  startReliabilityEnv,
   synthesizeProcessor,
+  withReliabilityEnv,
 } from './harness.ts';
 
 /**
@@ -24,17 +24,10 @@ afterAll(async () => {
   await processor?.dispose();
 });
 
-async function withEnv(
+const withEnv = (
   options: Omit<ReliabilityEnvOptions, 'processor'>,
   use: (env: ReliabilityEnv) => Promise<void>,
-): Promise<void> {
-  const env = await startReliabilityEnv({ processor, ...options });
-  try {
-    await use(env);
-  } finally {
-    await env.close();
-  }
-}
+) => withReliabilityEnv({ processor, ...options }, use);
 
 /** Uploads `count` small text objects under `prefix`; returns each key's ETag. */
 async function uploadTexts(env: ReliabilityEnv, prefix: string, count: number): Promise<Map<string, string>> {

@@ -111,6 +111,19 @@ export interface ReliabilityEnv {
   close(): Promise<void>;
 }
 
+/** Runs `use` in a fresh environment and closes it afterwards, also when `use` throws (a failed assertion). */
+export async function withReliabilityEnv(
+  options: ReliabilityEnvOptions,
+  use: (env: ReliabilityEnv) => Promise<void>,
+): Promise<void> {
+  const env = await startReliabilityEnv(options);
+  try {
+    await use(env);
+  } finally {
+    await env.close();
+  }
+}
+
 const BUCKET = 'reliability-objects';
 const TABLE = 'reliability-objects-table';
 
