@@ -79,81 +79,77 @@ export class ProcessorMonitoring extends Construct {
     }
 
     const fn = processor.function;
-    this.errorsAlarm = fn
-      .metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM })
-      .createAlarm(this, 'FunctionErrorsAlarm', {
-        alarmDescription: `Processor errors >= ${a.functionErrors} in 5 minutes: see the function's JSON logs`,
-        threshold: a.functionErrors,
-        evaluationPeriods: 1,
+    // Every alarm fires at or above its threshold, and no data is no fault (an idle stage sends no metrics).
+    const alarmAtOrAbove = (
+      alarmId: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      alarmDescription: string,
+      periods: { evaluationPeriods: number; datapointsToAlarm?: number } = { evaluationPeriods: 1 },
+    ) =>
+      new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        alarmDescription,
+        threshold,
+        ...periods,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    this.throttlesAlarm = fn
-      .metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM })
-      .createAlarm(this, 'FunctionThrottlesAlarm', {
-        alarmDescription: `Processor throttles >= ${a.functionThrottles} in 5 minutes: reserved concurrency too low?`,
-        threshold: a.functionThrottles,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+    this.errorsAlarm = alarmAtOrAbove(
+      'FunctionErrorsAlarm',
+      fn.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      a.functionErrors,
+      `Processor errors >= ${a.functionErrors} in 5 minutes: see the function's JSON logs`,
+    );
+    this.throttlesAlarm = alarmAtOrAbove(
+      'FunctionThrottlesAlarm',
+      fn.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      a.functionThrottles,
+      `Processor throttles >= ${a.functionThrottles} in 5 minutes: reserved concurrency too low?`,
+    );
     const durationThresholdMs = Math.round(
       (config.processor.timeoutSeconds * 1000 * a.durationP99PercentOfTimeout) / 100,
     );
-    this.durationAlarm = fn
-      .metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99) })
-      .createAlarm(this, 'FunctionDurationP99Alarm', {
-        alarmDescription: `Processor p99 duration >= ${a.durationP99PercentOfTimeout}% of its ${config.processor.timeoutSeconds}s timeout`,
-        threshold: durationThresholdMs,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 2,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    this.oldestMessageAlarm = processor.ingestQueue
-      .metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM })
-      .createAlarm(this, 'IngestOldestMessageAlarm', {
-        alarmDescription: `Oldest ingest message older than ${a.oldestMessageAgeSeconds}s: the processor falls behind`,
-        threshold: a.oldestMessageAgeSeconds,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    this.deadLetterAlarm = processor.deadLetterQueue
-      .metricApproximateNumberOfMessagesVisible({
+    this.durationAlarm = alarmAtOrAbove(
+      'FunctionDurationP99Alarm',
+      fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99) }),
+      durationThresholdMs,
+      `Processor p99 duration >= ${a.durationP99PercentOfTimeout}% of its ${config.processor.timeoutSeconds}s timeout`,
+      { evaluationPeriods: 3, datapointsToAlarm: 2 },
+    );
+    this.oldestMessageAlarm = alarmAtOrAbove(
+      'IngestOldestMessageAlarm',
+      processor.ingestQueue.metricApproximateAgeOfOldestMessage({
+        period: FIVE_MINUTES,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      a.oldestMessageAgeSeconds,
+      `Oldest ingest message older than ${a.oldestMessageAgeSeconds}s: the processor falls behind`,
+    );
+    this.deadLetterAlarm = alarmAtOrAbove(
+      'DeadLetterMessagesAlarm',
+      processor.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.MAXIMUM,
-      })
-      .createAlarm(this, 'DeadLetterMessagesAlarm', {
-        alarmDescription: `Dead-letter queue holds >= ${a.deadLetterMessages} message(s): inspect and redrive (README "Operate")`,
-        threshold: a.deadLetterMessages,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    this.tableThrottleAlarm = new cloudwatch.Alarm(this, 'TableThrottledRequestsAlarm', {
-      metric: processor.table.metricThrottledRequestsForOperations({
+      }),
+      a.deadLetterMessages,
+      `Dead-letter queue holds >= ${a.deadLetterMessages} message(s): inspect and redrive (README "Operate")`,
+    );
+    this.tableThrottleAlarm = alarmAtOrAbove(
+      'TableThrottledRequestsAlarm',
+      processor.table.metricThrottledRequestsForOperations({
         operations: WRITE_OPERATIONS,
         period: FIVE_MINUTES,
       }),
-      alarmDescription:
-        'DynamoDB throttled PutItem/UpdateItem requests (the SDK retries; sustained means capacity)',
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.tableSystemErrorsAlarm = new cloudwatch.Alarm(this, 'TableSystemErrorsAlarm', {
-      metric: processor.table.metricSystemErrorsForOperations({
-        operations: WRITE_OPERATIONS,
-        period: FIVE_MINUTES,
-      }),
-      alarmDescription: 'DynamoDB system errors on PutItem/UpdateItem (service side; messages are retried)',
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+      1,
+      'DynamoDB throttled PutItem/UpdateItem requests (the SDK retries; sustained means capacity)',
+    );
+    this.tableSystemErrorsAlarm = alarmAtOrAbove(
+      'TableSystemErrorsAlarm',
+      processor.table.metricSystemErrorsForOperations({ operations: WRITE_OPERATIONS, period: FIVE_MINUTES }),
+      1,
+      'DynamoDB system errors on PutItem/UpdateItem (service side; messages are retried)',
+    );
 
     const action = new SnsAction(this.alarmTopic);
     for (const alarm of this.alarms) {

@@ -83,9 +83,8 @@ export class Processor extends Construct {
     this.logsKey = newKey('LogsKey', 'Encrypts the processor log groups');
     allowCloudWatchLogsOfThisAccount(this.logsKey, 'AllowCloudWatchLogsOfThisAccount');
 
-    // Server access log targets cannot use SSE-KMS (S3 would need to call KMS as the logging service): SSE-S3.
-    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
+    // What both buckets must share: private, bucket-owner only, TLS 1.2+, versioned, kept or emptied per stage.
+    const hardenedBucket = {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
@@ -93,6 +92,12 @@ export class Processor extends Construct {
       versioned: true,
       removalPolicy: dataRemovalPolicy,
       autoDeleteObjects: !config.dataProtection.retainData,
+    } satisfies s3.BucketProps;
+
+    // Server access log targets cannot use SSE-KMS (S3 would need to call KMS as the logging service): SSE-S3.
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...hardenedBucket,
       lifecycleRules: [
         {
           id: 'ExpireAccessLogs',
@@ -122,13 +127,7 @@ export class Processor extends Construct {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.objectsKey,
       bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      removalPolicy: dataRemovalPolicy,
-      autoDeleteObjects: !config.dataProtection.retainData,
+      ...hardenedBucket,
       lifecycleRules: [
         {
           id: 'AbortIncompleteUploadsAndExpireOldVersions',

@@ -10,6 +10,17 @@ export interface PipelineAcknowledgement {
   readonly reason: string;
 }
 
+/**
+ * Findings of the pipeline's buckets whose every object can be rebuilt (artifacts from git, the npm cache from the
+ * registry): access logs, versions and replicas would keep copies of nothing worth restoring.
+ */
+const REGENERABLE_BUCKET_FINDINGS = [
+  'AwsSolutions-S1',
+  'NIST.800.53.R5-S3BucketLoggingEnabled',
+  'NIST.800.53.R5-S3BucketVersioningEnabled',
+  'NIST.800.53.R5-S3BucketReplicationEnabled',
+] as const;
+
 function logicalId(construct: IConstruct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
 }
@@ -149,24 +160,13 @@ export function pipelineAcknowledgements(stack: PipelineStack): PipelineAcknowle
   acks.push(
     {
       scope: artifactBucket,
-      ids: [
-        'AwsSolutions-S1',
-        'NIST.800.53.R5-S3BucketLoggingEnabled',
-        'NIST.800.53.R5-S3BucketVersioningEnabled',
-        'NIST.800.53.R5-S3BucketReplicationEnabled',
-      ],
+      ids: REGENERABLE_BUCKET_FINDINGS,
       reason:
         "CDK Pipelines artifact bucket: KMS-encrypted, TLS-only, public access blocked, written and read only by the pipeline's roles; every object is a regenerable build artifact of one execution (a re-run rebuilds it from git), so versions, replicas and access logs would store copies of nothing worth restoring.",
     },
     {
       scope: cacheBucket,
-      ids: [
-        'AwsSolutions-S1',
-        'NIST.800.53.R5-S3BucketLoggingEnabled',
-        'NIST.800.53.R5-S3BucketVersioningEnabled',
-        'NIST.800.53.R5-S3BucketReplicationEnabled',
-        'NIST.800.53.R5-S3DefaultEncryptionKMS',
-      ],
+      ids: [...REGENERABLE_BUCKET_FINDINGS, 'NIST.800.53.R5-S3DefaultEncryptionKMS'],
       reason:
         'npm download cache only: public registry packages that `npm ci` verifies against package-lock.json integrity hashes, expiring after 30 days; a lost or stale cache costs a slower build, never a wrong one. SSE-S3, TLS-only, public access blocked.',
     },
@@ -181,12 +181,7 @@ export function pipelineAcknowledgements(stack: PipelineStack): PipelineAcknowle
     acks.push(
       {
         scope: support.replicationBucket,
-        ids: [
-          'AwsSolutions-S1',
-          'NIST.800.53.R5-S3BucketLoggingEnabled',
-          'NIST.800.53.R5-S3BucketVersioningEnabled',
-          'NIST.800.53.R5-S3BucketReplicationEnabled',
-        ],
+        ids: REGENERABLE_BUCKET_FINDINGS,
         reason:
           "CDK Pipelines cross-region artifact bucket (generated support stack): KMS-encrypted, public access blocked, holding only copies of this pipeline's per-execution artifacts for the stage region, regenerable from git.",
       },
