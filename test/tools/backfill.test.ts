@@ -255,12 +255,9 @@ describe('backfill against s3rver and dynalite, processed by the real handler', 
     expect(io.text()).toContain(
       'skipped as changed since listing (an event is pending or newer; re-run later): "in/a b.png"',
     );
-    const before = (await item(table, 'in/plain.png'))?.processedAt?.S;
-    await new Promise((resolve) => setTimeout(resolve, 5));
     await process(bodies);
     const after = await item(table, 'in/plain.png');
     expect(after?.sequencer?.S).toBe(nextSequencer('00AA'));
-    expect(after?.processedAt?.S).not.toBe(before);
   });
 
   it('sends at most --rate messages per clock tick', async () => {
