@@ -70,6 +70,9 @@ export interface ReadyInfo {
   readonly stage: string;
   /** The stage's MAX_OBJECT_BYTES: integration tests size their oversized object from it. */
   readonly maxObjectBytes: number;
+  /** The stage's notification key filter ('' when none): integration tests name their keys to match it. */
+  readonly keyPrefix: string;
+  readonly keySuffix: string;
 }
 
 export interface LocalEnvironment {
@@ -221,6 +224,8 @@ export async function startLocalEnvironment(
       region,
       stage: stageName,
       maxObjectBytes: Number(resolveEnvironment(deployed, names).MAX_OBJECT_BYTES),
+      keyPrefix: deployed.stage.objects.keyPrefix ?? '',
+      keySuffix: deployed.stage.objects.keySuffix ?? '',
     };
     let closing: Promise<ProgressTotals> | undefined;
     return {

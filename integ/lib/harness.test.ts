@@ -22,6 +22,8 @@ const target: IntegTarget = {
   s3Endpoint: 'http://127.0.0.1:1',
   dynamodbEndpoint: 'http://127.0.0.1:1',
   maxObjectBytes: 1024,
+  keyPrefix: '',
+  keySuffix: '',
   // One read per key: the stuck key fails at once instead of after a poll interval.
   pollTimeoutMs: 0,
 };
@@ -33,6 +35,23 @@ afterEach(() => {
 afterAll(() => {
   s3.restore();
   dynamodb.restore();
+});
+
+describe('IntegHarness.key', () => {
+  it("names test objects under the stage's key prefix and with its suffix, so their uploads are processed", () => {
+    const harness = new IntegHarness({ ...target, keyPrefix: 'uploads/', keySuffix: '.png' });
+    const key = harness.key('a b.png');
+    expect(key.startsWith('uploads/integ-tests/')).toBe(true);
+    expect(key.endsWith('/a b.png.png')).toBe(true);
+    expect(key.startsWith(harness.prefix)).toBe(true);
+    harness.destroy();
+  });
+
+  it('names them under integ-tests/ when the stage has no key filter', () => {
+    const harness = new IntegHarness(target);
+    expect(harness.key('x')).toMatch(/^integ-tests\/[^/]+\/x$/);
+    harness.destroy();
+  });
 });
 
 describe('IntegHarness.cleanUp', () => {

@@ -10,7 +10,7 @@ import {
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { INTEG_TEST_PREFIX } from '../../lib/app-stack/integ-test-role.ts';
+import { integTestKeyPrefix } from '../../lib/app-stack/integ-test-role.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { type IntegTarget, roleCredentials } from './target.ts';
 
@@ -27,7 +27,10 @@ const POLL_INTERVAL_MS = 250;
 
 export class IntegHarness {
   readonly target: IntegTarget;
-  /** `integ-tests/<run-id>/`: nothing outside it is touched, so runs never collide. */
+  /**
+   * `<stage key prefix>integ-tests/<run-id>/`: nothing outside it is touched, so runs never collide, and the
+   * objects raise notifications under the stage's key filter like any upload.
+   */
   readonly prefix: string;
   private readonly s3: S3Client;
   private readonly dynamodb: DynamoDBClient;
@@ -36,7 +39,7 @@ export class IntegHarness {
   constructor(target: IntegTarget) {
     this.target = target;
     const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}`;
-    this.prefix = `${INTEG_TEST_PREFIX}${runId}/`;
+    this.prefix = `${integTestKeyPrefix(target.keyPrefix)}${runId}/`;
     const credentials =
       target.kind === 'local' ? LOCAL_AWS_CREDENTIALS : roleCredentials(target, `integ-${runId}`);
     const common = { region: target.region, ...(credentials && { credentials }) };
@@ -50,8 +53,9 @@ export class IntegHarness {
     });
   }
 
+  /** A test object's key: under the run's prefix, ending with the stage's key suffix filter (if any). */
   key(name: string): string {
-    return `${this.prefix}${name}`;
+    return `${this.prefix}${name}${this.target.keySuffix}`;
   }
 
   async put(key: string, body: Uint8Array, contentType?: string): Promise<UploadResult> {

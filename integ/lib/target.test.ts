@@ -43,6 +43,8 @@ const ready: ReadyInfo = {
   region: 'eu-west-1',
   stage: 'dev',
   maxObjectBytes: 1234,
+  keyPrefix: '',
+  keySuffix: '',
 };
 
 describe('target hand-over between the runner and the test process', () => {
@@ -56,6 +58,8 @@ describe('target hand-over between the runner and the test process', () => {
       region: 'eu-west-1',
       roleArn: ROLE,
       maxObjectBytes: 52428800,
+      keyPrefix: 'uploads/',
+      keySuffix: '.png',
       pollTimeoutMs: 180_000,
     };
     expect(targetFromEnv(targetToEnv(stage))).toEqual(stage);

@@ -26,6 +26,9 @@ export interface IntegTarget {
   readonly dynamodbEndpoint?: string;
   /** The stage's MAX_OBJECT_BYTES: the oversized object is one byte more. */
   readonly maxObjectBytes: number;
+  /** The stage's notification key prefix and suffix ('' when none): test keys must match them to be processed. */
+  readonly keyPrefix: string;
+  readonly keySuffix: string;
   /** How long a test waits for the item an upload should produce. */
   readonly pollTimeoutMs: number;
 }
@@ -37,6 +40,8 @@ export const INTEG_RUNNER_ENV = {
   s3Endpoint: 'INTEG_S3_ENDPOINT',
   dynamodbEndpoint: 'INTEG_DYNAMODB_ENDPOINT',
   maxObjectBytes: 'INTEG_MAX_OBJECT_BYTES',
+  keyPrefix: 'INTEG_KEY_PREFIX',
+  keySuffix: 'INTEG_KEY_SUFFIX',
 } as const;
 
 /** Local items appear within about a second (the batching window); deployed ones may wait for a cold start. */
@@ -62,6 +67,8 @@ export function localTarget(info: ReadyInfo): IntegTarget {
     s3Endpoint: info.s3Endpoint,
     dynamodbEndpoint: info.dynamodbEndpoint,
     maxObjectBytes: info.maxObjectBytes,
+    keyPrefix: info.keyPrefix,
+    keySuffix: info.keySuffix,
     pollTimeoutMs: LOCAL_POLL_TIMEOUT_MS,
   };
 }
@@ -97,6 +104,8 @@ export function targetFromEnv(env: NodeJS.ProcessEnv): IntegTarget | undefined {
       dynamodbEndpoint: need(INTEG_RUNNER_ENV.dynamodbEndpoint),
     }),
     maxObjectBytes,
+    keyPrefix: env[INTEG_RUNNER_ENV.keyPrefix] ?? '',
+    keySuffix: env[INTEG_RUNNER_ENV.keySuffix] ?? '',
     pollTimeoutMs: kind === 'local' ? LOCAL_POLL_TIMEOUT_MS : STAGE_POLL_TIMEOUT_MS,
   };
 }
@@ -110,6 +119,8 @@ export function targetToEnv(target: IntegTarget): Record<string, string> {
     [INTEG_ENV.tableName]: target.table,
     [INTEG_ENV.region]: target.region,
     [INTEG_RUNNER_ENV.maxObjectBytes]: String(target.maxObjectBytes),
+    [INTEG_RUNNER_ENV.keyPrefix]: target.keyPrefix,
+    [INTEG_RUNNER_ENV.keySuffix]: target.keySuffix,
     ...(target.roleArn && { [INTEG_ENV.roleArn]: target.roleArn }),
     ...(target.s3Endpoint && { [INTEG_RUNNER_ENV.s3Endpoint]: target.s3Endpoint }),
     ...(target.dynamodbEndpoint && { [INTEG_RUNNER_ENV.dynamodbEndpoint]: target.dynamodbEndpoint }),
@@ -163,6 +174,8 @@ export async function resolveStageTarget(
     region,
     ...(roleArn ? { roleArn } : {}),
     maxObjectBytes: stage.objects.maxObjectBytes,
+    keyPrefix: stage.objects.keyPrefix ?? '',
+    keySuffix: stage.objects.keySuffix ?? '',
     pollTimeoutMs: STAGE_POLL_TIMEOUT_MS,
   };
   if (roleArn) await assumeRole(clients.sts(region), roleArn, 'integ-preflight');

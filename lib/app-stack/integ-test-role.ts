@@ -16,6 +16,14 @@ export interface IntegTestRoleProps {
 /** Key prefix the post-deploy integration tests write under; nothing else in the bucket is theirs. */
 export const INTEG_TEST_PREFIX = 'integ-tests/';
 
+/**
+ * Where a stage's integration tests write: `integ-tests/` under the stage's notification key prefix, so that
+ * their objects raise notifications like any upload. (A key suffix filter is met by the tests' key names.)
+ */
+export function integTestKeyPrefix(stageKeyPrefix: string | undefined): string {
+  return `${stageKeyPrefix ?? ''}${INTEG_TEST_PREFIX}`;
+}
+
 /** IAM's limit on role names. */
 const MAX_ROLE_NAME = 64;
 
@@ -47,6 +55,7 @@ export class IntegTestRole extends Construct {
   constructor(scope: Construct, id: string, props: IntegTestRoleProps) {
     super(scope, id);
     const { config, processor } = props;
+    const testKeys = `${integTestKeyPrefix(config.objects.keyPrefix)}*`;
     const region = Stack.of(this).region;
     const via = (service: string) => ({
       StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` },
@@ -66,7 +75,7 @@ export class IntegTestRole extends Construct {
         new iam.PolicyStatement({
           sid: 'WriteTestObjects',
           actions: ['s3:PutObject', 's3:DeleteObject'],
-          resources: [processor.bucket.arnForObjects(`${INTEG_TEST_PREFIX}*`)],
+          resources: [processor.bucket.arnForObjects(testKeys)],
         }),
         new iam.PolicyStatement({
           sid: 'EncryptTestObjects',
@@ -85,7 +94,7 @@ export class IntegTestRole extends Construct {
           sid: 'RemoveTestRecords',
           actions: ['dynamodb:DeleteItem'],
           resources: [processor.table.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${INTEG_TEST_PREFIX}*`] } },
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [testKeys] } },
         }),
         new iam.PolicyStatement({
           sid: 'DecryptRecords',
@@ -97,7 +106,7 @@ export class IntegTestRole extends Construct {
     });
     const bucketLogicalId = Stack.of(this).getLogicalId(processor.bucket.node.defaultChild as CfnBucket);
     Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${INTEG_TEST_PREFIX}*]`,
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${testKeys}]`,
       reason:
         'Tests create and delete uniquely named objects under their own prefix only; the rest of the bucket stays out of reach.',
     });

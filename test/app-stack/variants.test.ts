@@ -229,6 +229,17 @@ describe('key filter', () => {
       ],
     });
   });
+
+  it('lets the integration tests write and clean up only under the prefix, where their uploads raise notifications', () => {
+    const statements = managedPolicyStatements(template, 'IntegTestRolePolicy');
+    const testKeys = `${VARIANT.keyPrefix}integ-tests/*`;
+    expect(statements.find((s) => s.Sid === 'WriteTestObjects')?.Resource).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': ['ProcessorObjectsBucketDD8AF4B1', 'Arn'] }, `/${testKeys}`]],
+    });
+    expect(statements.find((s) => s.Sid === 'RemoveTestRecords')?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [testKeys] },
+    });
+  });
 });
 
 describe('notifications by e-mail', () => {
