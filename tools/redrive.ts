@@ -115,7 +115,8 @@ export async function redrive(argv: readonly string[], io: Io, deps: RedriveDeps
   io.out(`stage ${context.stage.stageName} (${context.target.region})`);
   io.out(`before: DLQ ${formatCounts(dlq.counts)}; ingest ${formatCounts(ingest.counts)}`);
 
-  const running = await activeTask(sqs, dlq.arn);
+  const previous = await latestTask(sqs, dlq.arn);
+  const running = isActive(previous) ? previous : undefined;
   if (running) {
     throw new ToolError(
       `a message move task is already running from ${dlq.arn} (${running.ApproximateNumberOfMessagesMoved ?? 0} of ${running.ApproximateNumberOfMessagesToMove ?? '?'} moved); wait for it, or cancel it with \`aws sqs cancel-message-move-task --task-handle ${running.TaskHandle}\``,
@@ -145,14 +146,22 @@ export async function redrive(argv: readonly string[], io: Io, deps: RedriveDeps
   io.progress(`move task started (${rate}): ${started.TaskHandle}`);
 
   const deadline = clock.now() + timeoutMs;
+  // The listing may still show the task before ours for a moment, and SQS returns a task's handle only while it
+  // runs: ours is the one with our handle, or any task that started after the one listed before we started ours.
+  const isOurs = (t: ListMessageMoveTasksResultEntry | undefined) =>
+    t !== undefined &&
+    (t.TaskHandle === started.TaskHandle || t.StartedTimestamp !== previous?.StartedTimestamp);
   let task: ListMessageMoveTasksResultEntry | undefined;
   for (;;) {
     await clock.sleep(pollMs);
-    task = await latestTask(sqs, dlq.arn);
+    const latest = await latestTask(sqs, dlq.arn);
+    task = isOurs(latest) ? latest : undefined;
     io.progress(
-      `  ${task?.Status ?? 'UNKNOWN'}: ${task?.ApproximateNumberOfMessagesMoved ?? 0} of ${task?.ApproximateNumberOfMessagesToMove ?? '?'} moved`,
+      task === undefined
+        ? '  waiting for SQS to list the new move task'
+        : `  ${task.Status ?? 'UNKNOWN'}: ${task.ApproximateNumberOfMessagesMoved ?? 0} of ${task.ApproximateNumberOfMessagesToMove ?? '?'} moved`,
     );
-    if (task?.Status !== 'RUNNING' && task?.Status !== 'CANCELLING') break;
+    if (task !== undefined && !isActive(task)) break;
     if (clock.now() >= deadline) {
       io.out(
         `still running after ${timeoutMs / 60_000} minutes; it carries on in SQS. Check again with \`npm run status -- --stage ${context.stage.stageName}\``,
@@ -184,12 +193,8 @@ async function latestTask(
   return Results[0];
 }
 
-async function activeTask(
-  sqs: SQSClient,
-  sourceArn: string,
-): Promise<ListMessageMoveTasksResultEntry | undefined> {
-  const task = await latestTask(sqs, sourceArn);
-  return task?.Status === 'RUNNING' || task?.Status === 'CANCELLING' ? task : undefined;
+function isActive(task: ListMessageMoveTasksResultEntry | undefined): boolean {
+  return task?.Status === 'RUNNING' || task?.Status === 'CANCELLING';
 }
 
 if (import.meta.main) await runTool(redrive);

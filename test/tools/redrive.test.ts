@@ -62,9 +62,20 @@ describe('redrive', () => {
     queueAttributes(QUEUE_URL, QUEUE_ARN, 0, 3);
     sqsMock
       .on(ListMessageMoveTasksCommand)
-      .resolvesOnce({ Results: [{ Status: 'COMPLETED', TaskHandle: 'older' }] })
-      .resolvesOnce({ Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 1 }] })
-      .resolvesOnce({ Results: [{ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 3 }] });
+      .resolvesOnce({ Results: [{ Status: 'COMPLETED', StartedTimestamp: 1_000 }] })
+      .resolvesOnce({
+        Results: [
+          {
+            Status: 'RUNNING',
+            TaskHandle: 'handle-1',
+            StartedTimestamp: 2_000,
+            ApproximateNumberOfMessagesMoved: 1,
+          },
+        ],
+      })
+      .resolvesOnce({
+        Results: [{ Status: 'COMPLETED', StartedTimestamp: 2_000, ApproximateNumberOfMessagesMoved: 3 }],
+      });
     sqsMock.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'handle-1' });
     const io = captureIo();
     const clock = fakeClock();
@@ -92,6 +103,33 @@ describe('redrive', () => {
       'after:  DLQ 0 visible, 0 in flight, 0 delayed; ingest 3 visible, 0 in flight, 0 delayed',
     );
     expect(io.progressLines).toContain('  RUNNING: 1 of ? moved');
+  });
+
+  it('waits for its own task: an older completed task still listed first is not taken for it', async () => {
+    queueAttributes(DLQ_URL, DLQ_ARN, 3, 0);
+    queueAttributes(QUEUE_URL, QUEUE_ARN, 0, 3);
+    const older = { Status: 'COMPLETED', StartedTimestamp: 1_000, ApproximateNumberOfMessagesMoved: 9 };
+    sqsMock
+      .on(ListMessageMoveTasksCommand)
+      .resolvesOnce({ Results: [older] }) // before starting
+      .resolvesOnce({ Results: [older] }) // the new task is not listed yet
+      .resolvesOnce({
+        Results: [{ Status: 'COMPLETED', StartedTimestamp: 2_000, ApproximateNumberOfMessagesMoved: 3 }],
+      });
+    sqsMock.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'handle-1' });
+    const io = captureIo();
+    const clock = fakeClock();
+
+    const code = await redrive(['--stage', 'dev', '--poll-seconds', '5'], io, {
+      sqs,
+      clock,
+      env: NO_REGION_ENV,
+    });
+
+    expect(code).toBe(0);
+    expect(clock.sleeps).toEqual([5000, 5000]);
+    expect(io.progressLines).toContain('  waiting for SQS to list the new move task');
+    expect(io.lines).toContain('move task COMPLETED: 3 messages moved');
   });
 
   it('sends nothing that changes state in a dry run', async () => {
