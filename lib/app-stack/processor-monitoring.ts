@@ -65,6 +65,22 @@ export class ProcessorMonitoring extends Construct {
       masterKey: this.topicKey,
       enforceSSL: true,
     });
+    // A topic policy replaces SNS's default one, which is what lets CloudWatch alarms publish: without this
+    // statement every alarm goes to ALARM, records "not authorized to perform: SNS:Publish" and tells nobody.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        },
+      }),
+    );
     if (a.email !== undefined) {
       const subscription = new sns.Subscription(this, 'AlarmEmailSubscription', {
         topic: this.alarmTopic,
