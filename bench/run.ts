@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadAppConfig } from '../lib/config/app-config.ts';
+import { loadProjectConfig } from '../lib/config/resolve.ts';
 import { synthesizeDeployedFunction } from '../local/deployed-function.ts';
 import { batchSection } from './batch-latency.ts';
 import { coldStartSection, deployedBundlePath } from './cold-start.ts';
@@ -90,7 +90,7 @@ try {
           workDir: path.join(workDir, 'batch'),
         });
         reports.push(batch);
-        const config = loadAppConfig();
+        const { config } = loadProjectConfig({ sandboxAccount: 'optional' });
         const memory = Object.fromEntries(config.stages.map((s) => [s.stageName, s.processor.memoryMiB]));
         reports.push(costModelSection(batch.batch10, memory));
       }

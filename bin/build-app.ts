@@ -1,26 +1,17 @@
 import type { App } from 'aws-cdk-lib';
 import { addNagPacks } from '../lib/compliance/nag.ts';
-import {
-  ConfigError,
-  FAKE_ACCOUNTS,
-  loadAppConfig,
-  STAGE_NAMES,
-  stageByName,
-} from '../lib/config/app-config.ts';
+import { ConfigError, FAKE_ACCOUNTS, stageByName } from '../lib/config/app-config.ts';
+import type { Environment } from '../lib/config/app-input.ts';
+import { pipelineStackName } from '../lib/config/names.ts';
+import { resolveAppConfig } from '../lib/config/resolve.ts';
 import type { AppConfig } from '../lib/config/stage-config.ts';
 import { PipelineStack } from '../lib/pipeline/pipeline-stack.ts';
 import { ProcessorStage } from '../lib/stages/processor-stage.ts';
-import { type Environment, resolveInput, SANDBOX_SETTING } from './app-input.ts';
 
 /** Construct ID of the pipeline stack: what `npx cdk deploy <id>` selects. */
 export const PIPELINE_STACK_ID = 'ProcessorPipeline';
 /** Construct ID of a sandbox stage: `npx cdk deploy -c sandbox=dev --all` deploys its stack. */
 export const SANDBOX_STAGE_ID = 'Sandbox';
-
-/** CloudFormation name of the pipeline stack. */
-export function pipelineStackName(project: string): string {
-  return `${project}-pipeline`;
-}
 
 export type BuiltApp =
   | { readonly kind: 'pipeline'; readonly config: AppConfig; readonly pipelineStack: PipelineStack }
@@ -33,16 +24,9 @@ export type BuiltApp =
  * whose problems name the stage, the field and the setting that supplied the value.
  */
 export function buildApp(app: App, env: Environment): BuiltApp {
-  const resolved = resolveInput((key) => app.node.tryGetContext(key), env);
-  let built: BuiltApp;
-  try {
-    built =
-      resolved.sandboxStage === undefined
-        ? buildPipeline(app, loadAppConfig(resolved.input), env)
-        : buildSandbox(app, resolved.input, resolved.sandboxStage, env);
-  } catch (error) {
-    throw resolved.explain(error);
-  }
+  const { config, sandboxStage } = resolveAppConfig((key) => app.node.tryGetContext(key), env);
+  const built =
+    sandboxStage === undefined ? buildPipeline(app, config, env) : buildSandbox(app, config, sandboxStage);
   addNagPacks(app);
   return built;
 }
@@ -63,34 +47,8 @@ function buildPipeline(app: App, config: AppConfig, env: Environment): BuiltApp 
   return { kind: 'pipeline', config, pipelineStack };
 }
 
-function buildSandbox(
-  app: App,
-  input: Parameters<typeof loadAppConfig>[0],
-  stageName: string,
-  env: Environment,
-): BuiltApp {
-  if (!(STAGE_NAMES as readonly string[]).includes(stageName)) {
-    throw new ConfigError([
-      `sandbox is "${stageName}"; known stages: ${STAGE_NAMES.join(', ')} (from ${SANDBOX_SETTING.env} or context key ${SANDBOX_SETTING.context})`,
-    ]);
-  }
-  // The CDK CLI sets these from the caller's credentials and profile; a sandbox goes where they point.
-  const account = env.CDK_DEFAULT_ACCOUNT;
-  if (account === undefined) {
-    throw new ConfigError([
-      `stage "${stageName}": account unknown for a sandbox; run through the CDK CLI with AWS credentials (it sets CDK_DEFAULT_ACCOUNT)`,
-    ]);
-  }
-  const config = loadAppConfig(input, (stage) =>
-    stage.stageName === stageName
-      ? {
-          ...stage,
-          account,
-          region: env.CDK_DEFAULT_REGION ?? stage.region,
-          integTestTrustedAccount: account,
-        }
-      : stage,
-  );
+/** The sandbox stage alone; the resolver has already pointed it at the caller's account and region. */
+function buildSandbox(app: App, config: AppConfig, stageName: string): BuiltApp {
   const stage = new ProcessorStage(app, SANDBOX_STAGE_ID, {
     config: stageByName(config, stageName),
     project: config.project,

@@ -9,9 +9,9 @@ import { buildApp } from '../bin/build-app.ts';
 import { LAMBDA_RUNTIME_ENVIRONMENT } from '../lib/app-stack/processor-bundling.ts';
 import { stageByName } from '../lib/config/app-config.ts';
 import { processorEnvironment } from '../lib/config/processor-environment.ts';
+import { loadProjectConfig } from '../lib/config/resolve.ts';
 import {
   type DeployedFunction,
-  loadProjectConfig,
   resolveEnvironment,
   synthesizeDeployedFunction,
 } from './deployed-function.ts';
@@ -83,7 +83,7 @@ describe('the local environment runs the deployed function', () => {
   });
 
   it('uses the handler and the environment the stack sets, derived from the stage configuration', () => {
-    const stage = stageByName(loadProjectConfig({}), 'dev');
+    const stage = stageByName(loadProjectConfig({ env: {} }).config, 'dev');
     const environment = resolveEnvironment(local, { table: 'local-table', bucket: 'local-bucket' });
 
     expect(local.handler).toBe('index.handler');
@@ -96,7 +96,7 @@ describe('the local environment runs the deployed function', () => {
   });
 
   it("reads the queue, event source and timeout settings from the template, matching the stage's config", () => {
-    const stage = stageByName(loadProjectConfig({}), 'dev');
+    const stage = stageByName(loadProjectConfig({ env: {} }).config, 'dev');
     expect(local.eventSource).toEqual({
       batchSize: stage.ingestQueue.batchSize,
       maxBatchingWindowSeconds: stage.ingestQueue.maxBatchingWindowSeconds,

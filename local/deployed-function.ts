@@ -1,12 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { App, type CfnResource } from 'aws-cdk-lib';
 import { ASSET_RESOURCE_METADATA_ENABLED_CONTEXT } from 'aws-cdk-lib/cx-api';
-import { resolveInput } from '../bin/app-input.ts';
-import { loadAppConfig, stageByName } from '../lib/config/app-config.ts';
+import { stageByName } from '../lib/config/app-config.ts';
 import { stageId } from '../lib/config/names.ts';
-import type { AppConfig, StageConfig } from '../lib/config/stage-config.ts';
+import { cdkJsonContext, loadProjectConfig } from '../lib/config/resolve.ts';
+import type { StageConfig } from '../lib/config/stage-config.ts';
 import { ProcessorStage } from '../lib/stages/processor-stage.ts';
 
 /**
@@ -59,29 +57,6 @@ interface TemplateResource {
   readonly Metadata?: Record<string, unknown>;
 }
 
-const CDK_JSON = fileURLToPath(new URL('../cdk.json', import.meta.url));
-
-/** cdk.json's context (settings, feature flags): the CLI hands it to the app, so an in-process synth must too. */
-function cdkJsonContext(): Record<string, unknown> {
-  if (!existsSync(CDK_JSON)) return {};
-  const parsed = JSON.parse(readFileSync(CDK_JSON, 'utf8')) as { context?: Record<string, unknown> };
-  return parsed.context ?? {};
-}
-
-/**
- * The app configuration exactly as `cdk synth` resolves it (bin/): cdk.json context, overridden by the documented
- * environment variables. Project name, regions and stage settings therefore match the deployed stages.
- */
-export function loadProjectConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const context = cdkJsonContext();
-  const resolved = resolveInput((key) => context[key], env);
-  try {
-    return loadAppConfig(resolved.input);
-  } catch (error) {
-    throw resolved.explain(error);
-  }
-}
-
 export interface SynthesizeOptions {
   /** Stage to synthesize (one of the configured stages). */
   readonly stageName: string;
@@ -93,7 +68,7 @@ export interface SynthesizeOptions {
 
 /** Synthesizes the stage the way the pipeline does (a ProcessorStage in an App) and reads its processor. */
 export function synthesizeDeployedFunction(options: SynthesizeOptions): DeployedFunction {
-  const config = loadProjectConfig(options.env);
+  const { config } = loadProjectConfig({ env: options.env ?? process.env, sandboxAccount: 'optional' });
   const stage = stageByName(config, options.stageName);
   // The CLI enables asset metadata by default; it names each resource's asset directory in the assembly.
   const app = new App({

@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
 import { processorEnvironment } from '../../lib/config/processor-environment.ts';
+import { projectStage } from '../../lib/config/resolve.ts';
 import {
   createBucket,
   createObjectTable,
@@ -48,7 +48,7 @@ export interface AwsFixture {
 
 /** Starts the servers, the proxies, the bucket and the table. The stage supplies the processor's settings. */
 export async function startAwsFixture(stageName = 'prod'): Promise<AwsFixture> {
-  const stage = stageByName(loadAppConfig(), stageName);
+  const stage = projectStage(stageName, { sandboxAccount: 'optional' });
   const bucket = 'bench-uploads';
   const table = 'bench-objects';
   let aws: LocalAws | undefined;

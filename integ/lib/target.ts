@@ -7,7 +7,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { stageByName } from '../../lib/config/app-config.ts';
 import { INTEG_ENV, OUTPUT_KEYS, processorStackName } from '../../lib/config/names.ts';
-import { loadProjectConfig } from '../../local/deployed-function.ts';
+import { loadProjectConfig } from '../../lib/config/resolve.ts';
 import type { ReadyInfo } from '../../local/environment.ts';
 
 export interface IntegTarget {
@@ -147,7 +147,7 @@ export async function resolveStageTarget(
   env: NodeJS.ProcessEnv,
   clients: StageLookupClients = defaultClients,
 ): Promise<IntegTarget> {
-  const config = loadProjectConfig(env);
+  const { config } = loadProjectConfig({ env, sandboxAccount: 'optional' });
   const stage = stageByName(config, stageName);
   const region = env[INTEG_ENV.region] || stage.region;
   let bucket = env[INTEG_ENV.bucketName];

@@ -16,6 +16,16 @@ export function processorStackName(project: string, stage: Pick<StageConfig, 'st
   return `${project}-${stage.stageName}-processor`;
 }
 
+/** CloudFormation name of the pipeline stack. */
+export function pipelineStackName(project: string): string {
+  return `${project}-pipeline`;
+}
+
+/** Name of the delivery pipeline in CodePipeline: an address operators and tools find it by, like a stack name. */
+export function pipelineName(project: string): string {
+  return project;
+}
+
 /** Keys of the processor stack's CfnOutputs: the contract between the stack, the pipeline, tests and tools. */
 export const OUTPUT_KEYS = {
   bucketName: 'BucketName',

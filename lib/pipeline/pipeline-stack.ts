@@ -15,7 +15,7 @@ import {
 } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import { COST_TAG_KEYS } from '../app-stack/processor-stack.ts';
-import { stageId } from '../config/names.ts';
+import { pipelineName, stageId } from '../config/names.ts';
 import type { AppConfig, StageConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from '../stages/processor-stage.ts';
 import { BakeStep, BakeTimer } from './bake-step.ts';
@@ -79,7 +79,7 @@ export class PipelineStack extends Stack {
 
     this.pipeline = new CodePipeline(this, 'Pipeline', {
       // An address, like a stack name: operators find the pipeline by it in the console and the CLI.
-      pipelineName: config.project,
+      pipelineName: pipelineName(config.project),
       pipelineType: codepipeline.PipelineType.V2,
       selfMutation: true,
       crossAccountKeys: true,

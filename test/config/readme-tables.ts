@@ -1,5 +1,5 @@
-import { SETTINGS } from '../../bin/app-input.ts';
 import { CANARY_PERCENTAGE } from '../../lib/app-stack/canary-deployment.ts';
+import { SETTINGS } from '../../lib/config/app-input.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
 
 /**

@@ -19,14 +19,29 @@ describe('tool command lines', () => {
     expect((caught as ToolError).exitCode).toBe(2);
   });
 
-  it('take the region from --region, then AWS_REGION, then the stage config', () => {
+  it("take the region from --region, else where cdk synth puts the stage (never the shell's AWS_REGION)", () => {
     expect(stageContext({ stage: 'prod', env: {} }).target.region).toBe('eu-west-1');
-    expect(stageContext({ stage: 'prod', env: { AWS_REGION: 'us-east-2' } }).target.region).toBe('us-east-2');
+    // The operator's default region says nothing about where the pipeline deployed the stage.
+    expect(stageContext({ stage: 'prod', env: { AWS_REGION: 'us-east-2' } }).target.region).toBe('eu-west-1');
+    // The settings bin/ reads move the stage, and the tools follow.
+    expect(stageContext({ stage: 'prod', env: { PROD_REGION: 'us-east-2' } }).target.region).toBe(
+      'us-east-2',
+    );
+    expect(stageContext({ stage: 'prod', env: { TOOLING_REGION: 'eu-central-1' } }).target.region).toBe(
+      'eu-central-1',
+    );
     expect(
       stageContext({ stage: 'prod', region: 'ap-south-1', env: { AWS_REGION: 'us-east-2' } }).target.region,
     ).toBe('ap-south-1');
     expect(stageContext({ stage: 'prod', env: {} }).stackName).toBe('s3-object-processor-prod-processor');
+    expect(stageContext({ stage: 'prod', env: { PROJECT_NAME: 'files' } }).stackName).toBe(
+      'files-prod-processor',
+    );
     expect(() => stageContext({ env: {} })).toThrow('--stage is required');
+    expect(() => stageContext({ stage: 'qa', env: {} })).toThrow('unknown stage "qa"; known stages: dev');
+    expect(() => stageContext({ stage: 'dev', env: { DEV_ACCOUNT: '12' } })).toThrow(
+      /account is "12".*DEV_ACCOUNT/,
+    );
   });
 
   it('point one service at an emulator, with throwaway credentials only on loopback', () => {

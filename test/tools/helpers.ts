@@ -34,5 +34,5 @@ export function fakeClock(
   };
 }
 
-/** Environment without AWS_REGION, so the stage's configured region is used. */
+/** An empty environment: the stage is resolved from cdk.json alone. */
 export const NO_REGION_ENV: NodeJS.ProcessEnv = {};

@@ -5,7 +5,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
+import { stageByName } from '../../lib/config/app-config.ts';
+import { loadProjectConfig } from '../../lib/config/resolve.ts';
 import { buildDiagram, renderMermaid, type SynthesizedStack, synthesizeStage } from './architecture.ts';
 import { GENERATED_NOTE, replaceBlock } from './blocks.ts';
 import { renderAssumptions, renderBudgets, renderStageCost } from './cost-model.ts';
@@ -24,7 +25,8 @@ export interface GeneratedDocs {
 }
 
 export async function generateDocs(root: string): Promise<GeneratedDocs> {
-  const config = loadAppConfig();
+  // The documented settings are the committed ones: cdk.json, never the generating shell's environment.
+  const { config } = loadProjectConfig({ root, env: {} });
   const diagramStage = stageByName(config, DIAGRAM_STAGE);
   const synthesized = synthesizeStage(config, diagramStage);
   const note = `<!-- ${GENERATED_NOTE} -->`;

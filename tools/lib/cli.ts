@@ -45,8 +45,9 @@ export const COMMON_OPTIONS = {
 } as const satisfies Record<string, OptionSpec>;
 
 export const COMMON_HELP = `Common options:
-  --stage <name>            stage from lib/config (dev, staging, prod); names come from its stack's outputs
-  --region <region>         AWS region (default: AWS_REGION, else the stage's configured region)
+  --stage <name>            stage (dev, staging, prod), resolved from cdk.json and the environment exactly as
+                            \`cdk synth\` resolves it; names come from its stack's outputs
+  --region <region>         AWS region (default: the stage's region as cdk synth resolves it)
   --endpoint <svc>=<url>    send one service's calls elsewhere, e.g. --endpoint s3=http://127.0.0.1:4569
                             (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs, lambda); repeatable
   --dry-run                 show what would happen; change nothing

@@ -1,7 +1,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
+import { ConfigError, stageByName } from '../../lib/config/app-config.ts';
 import { OUTPUT_KEYS, type OutputName, processorStackName } from '../../lib/config/names.ts';
-import type { StageConfig } from '../../lib/config/stage-config.ts';
+import { loadProjectConfig } from '../../lib/config/resolve.ts';
+import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
 import { ToolError } from './cli.ts';
 
 export const SERVICES = ['s3', 'sqs', 'dynamodb', 'cloudformation', 'cloudwatch', 'logs', 'lambda'] as const;
@@ -56,29 +57,36 @@ export interface StageContext {
 }
 
 /**
- * Resolves `--stage` against lib/config. The region is `--region`, else AWS_REGION, else the stage's configured
- * region: bin/ may deploy a stage elsewhere through context, and the operator's shell knows where it went.
+ * Resolves `--stage` with the configuration resolver `cdk synth` uses (cdk.json context and the environment), so a
+ * tool addresses the stack and region the pipeline deployed. The region is `--region`, else the stage's resolved
+ * region; the shell's AWS_REGION is not consulted for a pipeline stage, because it says nothing about where the
+ * pipeline put the stage (for a sandbox the resolver takes the caller's region, as `cdk deploy` did).
  */
 export function stageContext(args: {
   readonly stage?: string | undefined;
   readonly region?: string | undefined;
   readonly endpoint?: readonly string[] | undefined;
   readonly env?: NodeJS.ProcessEnv | undefined;
+  /** Repository whose cdk.json is read. @default this checkout */
+  readonly root?: string | undefined;
 }): StageContext {
-  if (!args.stage)
-    throw new ToolError('--stage is required (one of the stages in lib/config); see --help', 2);
-  const config = loadAppConfig();
+  if (!args.stage) throw new ToolError('--stage is required (one of the configured stages); see --help', 2);
+  let config: AppConfig;
   let stage: StageConfig;
   try {
+    config = loadProjectConfig({
+      env: args.env ?? process.env,
+      sandboxAccount: 'optional',
+      ...(args.root === undefined ? {} : { root: args.root }),
+    }).config;
     stage = stageByName(config, args.stage);
   } catch (error) {
-    throw new ToolError((error as Error).message.replace(/^Invalid configuration:\n\s*- /, ''), 2);
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ToolError(error.problems.join('; '), 2);
   }
-  const env = args.env ?? process.env;
-  const region = args.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? stage.region;
   return {
     stage,
-    target: { region, endpoints: parseEndpoints(args.endpoint) },
+    target: { region: args.region ?? stage.region, endpoints: parseEndpoints(args.endpoint) },
     stackName: processorStackName(config.project, stage),
   };
 }

@@ -12,8 +12,8 @@ import {
   type KnownStage,
   STAGE_NAMES,
   type StageOverrides,
-} from '../lib/config/app-config.ts';
-import type { PipelineConfig } from '../lib/config/stage-config.ts';
+} from './app-config.ts';
+import type { PipelineConfig } from './stage-config.ts';
 
 type Writable<T> = { -readonly [K in keyof T]?: T[K] };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Environment, resolveInput, SANDBOX_SETTING, SETTINGS } from '../../bin/app-input.ts';
 import { ConfigError, loadAppConfig, STAGE_NAMES, stageByName } from '../../lib/config/app-config.ts';
+import { type Environment, resolveInput, SANDBOX_SETTING, SETTINGS } from '../../lib/config/app-input.ts';
 
 const noContext = () => undefined;
 const contextOf =
