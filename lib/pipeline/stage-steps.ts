@@ -65,7 +65,7 @@ export function postDeployTestStep(
 }
 
 /**
- * Detects CloudFormation drift on the stage's stack before it is deployed (lib/pipeline/drift-check.ts) and fails
+ * Detects CloudFormation drift on the stage's stack before it is deployed (tools/drift-check.ts) and fails
  * the stage when someone changed it by hand. The CodeBuild role may only assume the stage account's lookup role.
  */
 export function driftCheckStep(id: string, stage: ProcessorStage, input: IFileSetProducer): CodeBuildStep {

@@ -10,7 +10,7 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkStackDrift, formatDriftReport, main } from '../../lib/pipeline/drift-check.ts';
+import { checkStackDrift, formatDriftReport, main } from '../../tools/drift-check.ts';
 
 const STACK = 's3-object-processor-dev-processor';
 const cfnMock = mockClient(CloudFormationClient);
@@ -331,6 +331,11 @@ describe('formatDriftReport', () => {
 });
 
 describe('main', () => {
+  const io = () => {
+    const out: string[] = [];
+    return { out, io: { out: (l: string) => out.push(l), progress: () => {} } };
+  };
+
   it('assumes the given role and exits 1 on drift', async () => {
     stsMock.on(AssumeRoleCommand).resolves({
       Credentials: { AccessKeyId: 'AK', SecretAccessKey: 'SK', SessionToken: 'T', Expiration: new Date(0) },
@@ -343,22 +348,32 @@ describe('main', () => {
       Timestamp: new Date(0),
     });
     cfnMock.on(DescribeStackResourceDriftsCommand).resolves({ StackResourceDrifts: [] });
-    const lines: string[] = [];
+    const { out, io: lines } = io();
     const role = 'arn:aws:iam::222222222222:role/cdk-hnb659fds-lookup-role-222222222222-eu-west-1';
 
-    const code = await main(['--stack-name', STACK, '--region', 'eu-west-1', '--role-arn', role], (l) =>
-      lines.push(l),
-    );
+    const code = await main(['--stack-name', STACK, '--region', 'eu-west-1', '--role-arn', role], lines);
 
     expect(code).toBe(1);
     expect(stsMock.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toMatchObject({ RoleArn: role });
-    expect(lines[0]).toMatch(/^DRIFTED/);
+    expect(out[0]).toMatch(/^DRIFTED/);
   });
 
-  it('exits 0 on the first deploy and 2 on missing arguments', async () => {
+  it('exits 0 on the first deploy; usage mistakes are one-line ToolErrors with exit code 2', async () => {
     cfnMock.on(DescribeStacksCommand).rejects(stackMissing());
-    expect(await main(['--stack-name', STACK, '--region', 'eu-west-1'], () => {})).toBe(0);
+    expect(await main(['--stack-name', STACK, '--region', 'eu-west-1'], io().io)).toBe(0);
     expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
-    expect(await main(['--stack-name', STACK], () => {})).toBe(2);
+    await expect(main(['--stack-name', STACK], io().io)).rejects.toMatchObject({
+      name: 'ToolError',
+      exitCode: 2,
+      message: '--stack-name and --region are required; see --help',
+    });
+    await expect(main(['--stack', STACK], io().io)).rejects.toMatchObject({ exitCode: 2 });
+  });
+
+  it('answers --help with its usage and exit code 0', async () => {
+    const { out, io: lines } = io();
+    expect(await main(['--help'], lines)).toBe(0);
+    expect(out.join('\n')).toContain('Usage: npm run drift-check -- --stack-name <name> --region <region>');
+    expect(cfnMock.calls()).toHaveLength(0);
   });
 });

@@ -5,8 +5,7 @@
  * target account: its ReadOnlyAccess policy grants `cloudformation:Detect*` and `cloudformation:Describe*`, and
  * drift detection reads each resource with the caller's permissions, which read-only access covers.
  *
- * Usage: node lib/pipeline/drift-check.ts --stack-name <name> --region <region> [--role-arn <arn>]
- * Exit code 0: in sync, or nothing deployed yet. Exit code 1: drifted, detection failed, or the stack is busy.
+ * Usage: see DRIFT_CHECK_HELP (`npm run drift-check -- --help`).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -18,6 +17,7 @@ import {
   type StackResourceDrift,
 } from '@aws-sdk/client-cloudformation';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { type Clock, consoleIo, type Io, runTool, systemClock, ToolError } from './lib/cli.ts';
 
 /** What the drift check concluded. Only `in-sync` and `not-deployed` let the deploy go ahead. */
 export type DriftCheckResult =
@@ -211,6 +211,20 @@ export function formatDriftReport(stackName: string, result: DriftCheckResult): 
   }
 }
 
+export const DRIFT_CHECK_HELP = `Usage: npm run drift-check -- --stack-name <name> --region <region> [--role-arn <arn>]
+
+Runs CloudFormation drift detection on a stage's stack before the pipeline deploys it, and refuses to deploy
+over a stack someone changed by hand. The pipeline runs it as the stage account's CDK bootstrap lookup role.
+
+Options:
+  --stack-name <name>       the stage's stack (the pipeline passes the name its synth gave the stack)
+  --region <region>         the stage's region
+  --role-arn <arn>          role to assume for the CloudFormation calls (read-only is enough)
+  -h, --help                this text
+
+Exit codes: 0 in sync, or nothing deployed yet; 1 drifted, detection failed, or the stack is busy; 2 usage.
+Endpoints: the AWS SDK's AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL_CLOUDFORMATION are honoured (loopback tests).`;
+
 /** Credentials of `roleArn`, for the CloudFormation client of the target account. */
 async function assumeRole(roleArn: string, region: string) {
   const sts = new STSClient({ region });
@@ -221,38 +235,45 @@ async function assumeRole(roleArn: string, region: string) {
       DurationSeconds: 900,
     }),
   );
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+  if (!c?.AccessKeyId || !c.SecretAccessKey)
+    throw new ToolError(`AssumeRole ${roleArn} returned no credentials`);
   return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
 }
 
 /** CLI entry: returns the exit code. */
 export async function main(
   argv: readonly string[],
-  log: (line: string) => void = console.log,
+  io: Io = consoleIo,
+  clock: Clock = systemClock,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      'stack-name': { type: 'string' },
-      region: { type: 'string' },
-      'role-arn': { type: 'string' },
-    },
-    strict: true,
-  });
+  let values: { 'stack-name'?: string; region?: string; 'role-arn'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        'stack-name': { type: 'string' },
+        region: { type: 'string' },
+        'role-arn': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new ToolError(`${(error as Error).message}; see --help`, 2);
+  }
+  if (values.help) {
+    io.out(DRIFT_CHECK_HELP);
+    return 0;
+  }
   const stackName = values['stack-name'];
   const region = values.region;
-  if (!stackName || !region) {
-    log('Usage: node lib/pipeline/drift-check.ts --stack-name <name> --region <region> [--role-arn <arn>]');
-    return 2;
-  }
+  if (!stackName || !region) throw new ToolError('--stack-name and --region are required; see --help', 2);
   const roleArn = values['role-arn'];
   const credentials = roleArn ? await assumeRole(roleArn, region) : undefined;
   const cfn = new CloudFormationClient({ region, ...(credentials ? { credentials } : {}) });
-  const result = await checkStackDrift(cfn, stackName);
-  for (const line of formatDriftReport(stackName, result)) log(line);
+  const result = await checkStackDrift(cfn, stackName, { sleep: clock.sleep, now: clock.now });
+  for (const line of formatDriftReport(stackName, result)) io.out(line);
   return result.kind === 'in-sync' || result.kind === 'not-deployed' ? 0 : 1;
 }
 
-if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
-}
+if (import.meta.main) await runTool(main);
