@@ -18,17 +18,14 @@ import { COST_TAG_KEYS } from '../app-stack/processor-stack.ts';
 import { pipelineName, stageId } from '../config/names.ts';
 import type { AppConfig, StageConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from '../stages/processor-stage.ts';
+import { publishAssetsWithPinnedLibrary } from './asset-publishing.ts';
 import { BakeStep, BakeTimer } from './bake-step.ts';
 import { NPM_CI, PipelineBuildEnvironment, REQUIRE_NODE_24 } from './build-environment.ts';
 import { acknowledgePipelineFindings } from './nag-acknowledgements.ts';
 import { PipelineNotifications } from './pipeline-notifications.ts';
 import { loadPostDeployBuildSpec } from './post-deploy-buildspec.ts';
 import { driftCheckStep, postDeployTestStep } from './stage-steps.ts';
-
-/** The CDK CLI the pipeline runs for self-mutation and asset publishing: the version package.json pins. */
-export const CDK_CLI_VERSION = '2.1148.1';
-/** cdk-assets, pinned so an asset-publishing release cannot change a deploy without a commit. */
-export const CDK_ASSETS_VERSION = '4.7.3';
+import { CDK_CLI_VERSION } from './tool-versions.ts';
 
 /** The synth step's commands: every gate a release must pass, in the order a developer runs them. */
 export const SYNTH_COMMANDS = [
@@ -87,8 +84,8 @@ export class PipelineStack extends Stack {
       dockerEnabledForSynth: false,
       dockerEnabledForSelfMutation: false,
       publishAssetsInParallel: false,
+      // Self-mutation installs the CLI the lockfile pins; the Assets stage installs nothing (asset-publishing.ts).
       cliVersion: CDK_CLI_VERSION,
-      cdkAssetsCliVersion: CDK_ASSETS_VERSION,
       codeBuildDefaults: this.buildEnvironment.codeBuildDefaults(),
       synthCodeBuildDefaults: {
         // Tests, esbuild bundles and cdk-nag for three stages: more memory, same price class.
@@ -131,6 +128,7 @@ export class PipelineStack extends Stack {
     });
 
     this.pipeline.buildPipeline();
+    publishAssetsWithPinnedLibrary(this.pipeline);
     // The bake action names the state machine by its literal ARN, which CloudFormation cannot see as a reference.
     if (this.bakeTimer) this.pipeline.pipeline.node.addDependency(this.bakeTimer.stateMachine);
     this.pipeline.pipeline.notifyOn('Notify', this.notifications.notificationTarget, {

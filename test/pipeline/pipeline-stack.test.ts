@@ -10,15 +10,12 @@ import { nagPacks } from '../../lib/compliance/nag.ts';
 import { loadAppConfig } from '../../lib/config/app-config.ts';
 import { INTEG_ENV, OUTPUT_KEYS } from '../../lib/config/names.ts';
 import type { AppConfig } from '../../lib/config/stage-config.ts';
+import { ASSET_PUBLISHER } from '../../lib/pipeline/asset-publishing.ts';
 import { BUILD_IMAGE, NPM_CACHE_PATH } from '../../lib/pipeline/build-environment.ts';
 import { pipelineAcknowledgements } from '../../lib/pipeline/nag-acknowledgements.ts';
-import {
-  CDK_ASSETS_VERSION,
-  CDK_CLI_VERSION,
-  PipelineStack,
-  SYNTH_COMMANDS,
-} from '../../lib/pipeline/pipeline-stack.ts';
+import { PipelineStack, SYNTH_COMMANDS } from '../../lib/pipeline/pipeline-stack.ts';
 import { POST_DEPLOY_BUILDSPEC_FILE } from '../../lib/pipeline/post-deploy-buildspec.ts';
+import { CDK_CLI_VERSION } from '../../lib/pipeline/tool-versions.ts';
 
 // One synth for the whole file: a pipeline with every optional feature on (bake time, e-mail).
 // Bundling is skipped: the pipeline only needs the stages' asset manifests, not the bundle bytes.
@@ -141,11 +138,17 @@ describe('pipeline shape', () => {
     );
   });
 
-  it('pins the CDK CLI the pipeline runs to the version package.json installs, and pins cdk-assets', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    expect(CDK_CLI_VERSION).toBe(pkg.devDependencies['aws-cdk']);
+  it('takes the CDK CLI it installs from package-lock.json, and installs nothing to publish assets', () => {
+    const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8'));
+    expect(CDK_CLI_VERSION).toBe(lock.packages['node_modules/aws-cdk'].version);
     const publish = buildSpecOf(projectOf(stage('Assets').Actions[0] as Action));
-    expect(JSON.stringify(publish)).toContain(`cdk-assets@${CDK_ASSETS_VERSION}`);
+    expect(publish.phases.install.commands.join('\n')).not.toMatch(/npm install|npx/);
+    expect(publish.phases.build.commands.length).toBeGreaterThan(0);
+    for (const command of publish.phases.build.commands) {
+      expect(command).toMatch(
+        new RegExp(`^node ${ASSET_PUBLISHER} --path "[^"]+" --verbose publish "[^"]+"$`),
+      );
+    }
   });
 
   it('gates every release on lint, typecheck, tests and synth, in that order', () => {
