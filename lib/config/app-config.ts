@@ -89,6 +89,7 @@ function baseStages(toolingAccount: string): Record<KnownStage, StageConfig> {
       },
       budget: { monthlyUsd: 20 },
       deployment: { canary: false, canaryMinutes: 5 },
+      changeReview: { enabled: false, allowStatefulChanges: [] },
     },
     staging: {
       ...shared,
@@ -128,6 +129,8 @@ function baseStages(toolingAccount: string): Record<KnownStage, StageConfig> {
       },
       budget: { monthlyUsd: 50 },
       deployment: { canary: false, canaryMinutes: 5 },
+      // Staging's data is disposable; turn this on to rehearse prod's review (and its allowances) one stage early.
+      changeReview: { enabled: false, allowStatefulChanges: [] },
     },
     prod: {
       ...shared,
@@ -167,6 +170,7 @@ function baseStages(toolingAccount: string): Record<KnownStage, StageConfig> {
       },
       budget: { monthlyUsd: 200 },
       deployment: { canary: true, canaryMinutes: 5 },
+      changeReview: { enabled: true, allowStatefulChanges: [] },
     },
   };
 }
@@ -185,6 +189,10 @@ const KNOWN_REGIONS: ReadonlySet<string> = new Set(RegionInfo.regions.map((r) =>
 const ACCOUNT_RE = /^\d{12}$/;
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const MIME_RE = /^[a-z]+\/[a-z0-9][a-z0-9.+-]*$/;
+/** CloudFormation logical IDs: alphanumeric, at most 255 characters. */
+const LOGICAL_ID_RE = /^[A-Za-z0-9]{1,255}$/;
+/** A reason a reviewer can judge is a sentence, not "ok" or "migration". */
+const MIN_REASON_LENGTH = 20;
 /** Values CloudWatch Logs accepts as retention. */
 export const LOG_RETENTION_DAYS: ReadonlySet<number> = new Set([
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -297,6 +305,34 @@ export function validateStage(s: StageConfig): string[] {
   }
   range('network.maxAzs', s.network.maxAzs, 1, 6);
   range('deployment.canaryMinutes', s.deployment.canaryMinutes, 1, 60);
+
+  const review = s.changeReview;
+  if (s.isProduction && !review.enabled) bad('changeReview.enabled', 'must be true in a production stage');
+  if (!review.enabled && review.allowStatefulChanges.length > 0) {
+    bad(
+      'changeReview.allowStatefulChanges',
+      'lists resources but changeReview.enabled is false: nothing would check them; enable the review or remove them',
+    );
+  }
+  const seen = new Set<string>();
+  for (const [i, allowance] of review.allowStatefulChanges.entries()) {
+    const field = `changeReview.allowStatefulChanges[${i}]`;
+    if (!LOGICAL_ID_RE.test(allowance.logicalId)) {
+      bad(
+        `${field}.logicalId`,
+        `is "${allowance.logicalId}"; must be a CloudFormation logical ID (letters and digits)`,
+      );
+    } else if (seen.has(allowance.logicalId)) {
+      bad(`${field}.logicalId`, `"${allowance.logicalId}" is listed twice`);
+    }
+    seen.add(allowance.logicalId);
+    if (allowance.reason.trim().length < MIN_REASON_LENGTH) {
+      bad(
+        `${field}.reason`,
+        `is "${allowance.reason}"; say why the data may go and how it is carried over (at least ${MIN_REASON_LENGTH} characters)`,
+      );
+    }
+  }
   return problems;
 }
 

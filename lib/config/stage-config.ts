@@ -115,6 +115,27 @@ export interface DeploymentConfig {
   readonly canaryMinutes: number;
 }
 
+/** One stateful resource a commit may replace or remove: a reviewed, temporary exception to the change review. */
+export interface StatefulChangeAllowance {
+  /** Logical ID of the resource in the stage's processor stack, exactly as in the synthesized template. */
+  readonly logicalId: string;
+  /** Why the data may go, and how it is carried over (the migration plan); read in code review. */
+  readonly reason: string;
+}
+
+export interface ChangeReviewConfig {
+  /**
+   * Review the stage's change set before its approval (tools/review-change-set.ts, docs/change-review.md): render
+   * what will change and fail when a stateful resource would be replaced or removed. Required in production.
+   */
+  readonly enabled: boolean;
+  /**
+   * Stateful resources the change set may replace or remove. Empty except in the commit of an intended migration;
+   * the review reports an entry that matches no replacement or removal as stale, so remove it in the next commit.
+   */
+  readonly allowStatefulChanges: readonly StatefulChangeAllowance[];
+}
+
 export interface StageConfig {
   readonly stageName: StageName;
   readonly account: string;
@@ -133,6 +154,7 @@ export interface StageConfig {
   readonly budget: BudgetConfig;
   readonly network: NetworkConfig;
   readonly deployment: DeploymentConfig;
+  readonly changeReview: ChangeReviewConfig;
   /**
    * Account allowed to assume the stage's integration-test role: the tooling account for pipeline stages, the
    * sandbox account itself for a directly deployed stage.

@@ -11,6 +11,15 @@ import {
 } from '../../lib/config/app-config.ts';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
 
+const REASON = 'KeySchema moves to pk/sk; the backfill tool refills the new table from the bucket';
+const allowing = (
+  s: StageConfig,
+  allowStatefulChanges: StageConfig['changeReview']['allowStatefulChanges'],
+) => ({
+  ...s,
+  changeReview: { enabled: true, allowStatefulChanges },
+});
+
 /** Loads the configuration with one stage changed; returns the ConfigError's problems (fails if none is thrown). */
 function problemsWith(stageName: string, change: (s: StageConfig) => StageConfig): readonly string[] {
   try {
@@ -65,6 +74,24 @@ describe('loadAppConfig defaults', () => {
       expect(stage.budget.monthlyUsd).toBeLessThan(prod.budget.monthlyUsd);
     }
     expect(stageByName(config, 'dev').processor.memoryMiB).toBeLessThan(prod.processor.memoryMiB);
+  });
+
+  it('reviews the change set before the prod approval, not in dev or staging, and allows no stateful change', () => {
+    expect(config.stages.map((s) => [s.stageName, s.changeReview.enabled])).toEqual([
+      ['dev', false],
+      ['staging', false],
+      ['prod', true],
+    ]);
+    for (const stage of config.stages) expect(stage.changeReview.allowStatefulChanges).toEqual([]);
+  });
+
+  it('accepts a well-formed allowance on a stage whose review is on', () => {
+    const allowed = loadAppConfig({}, (s) =>
+      s.stageName === 'prod'
+        ? allowing(s, [{ logicalId: 'ProcessorObjectsTableD8F1E774', reason: REASON }])
+        : s,
+    );
+    expect(stageByName(allowed, 'prod').changeReview.allowStatefulChanges).toHaveLength(1);
   });
 
   it('trusts the tooling account for integration tests by default', () => {
@@ -261,6 +288,45 @@ describe('invalid configuration fails with the stage and the field named', () =>
       stage: 'prod',
       change: (s) => ({ ...s, deployment: { ...s.deployment, canaryMinutes: 61 } }),
       expected: /^stage "prod": deployment\.canaryMinutes is 61/,
+    },
+    {
+      what: 'a production stage without the change-set review',
+      stage: 'prod',
+      change: (s) => ({ ...s, changeReview: { ...s.changeReview, enabled: false } }),
+      expected: /^stage "prod": changeReview\.enabled must be true in a production stage$/,
+    },
+    {
+      what: 'a stateful-change allowance on a stage whose review is off (nothing would check it)',
+      stage: 'dev',
+      change: (s) => ({
+        ...s,
+        changeReview: { enabled: false, allowStatefulChanges: [{ logicalId: 'Table1', reason: REASON }] },
+      }),
+      expected:
+        /^stage "dev": changeReview\.allowStatefulChanges lists resources but changeReview\.enabled is false/,
+    },
+    {
+      what: 'an allowance naming a path instead of a logical ID',
+      stage: 'prod',
+      change: (s) => allowing(s, [{ logicalId: 'Processor/ObjectsTable', reason: REASON }]),
+      expected:
+        /^stage "prod": changeReview\.allowStatefulChanges\[0\]\.logicalId is "Processor\/ObjectsTable"; must be a CloudFormation logical ID/,
+    },
+    {
+      what: 'the same resource allowed twice',
+      stage: 'prod',
+      change: (s) =>
+        allowing(s, [
+          { logicalId: 'Table1', reason: REASON },
+          { logicalId: 'Table1', reason: REASON },
+        ]),
+      expected: /^stage "prod": changeReview\.allowStatefulChanges\[1\]\.logicalId "Table1" is listed twice$/,
+    },
+    {
+      what: 'an allowance without a reason a reviewer can judge',
+      stage: 'prod',
+      change: (s) => allowing(s, [{ logicalId: 'Table1', reason: 'migration' }]),
+      expected: /^stage "prod": changeReview\.allowStatefulChanges\[0\]\.reason is "migration"; say why/,
     },
   ];
 

@@ -71,6 +71,14 @@ describe('tool command lines', () => {
       name: 'ExpiredTokenException',
     });
     expect(explainAwsError(expired)?.message).toMatch(/expired/);
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {
+      code: 'ECONNREFUSED',
+      address: '127.0.0.1',
+      port: 9,
+    });
+    expect(explainAwsError(refused)?.message).toBe(
+      'could not reach 127.0.0.1:9 (ECONNREFUSED): check the network, the region and any --endpoint',
+    );
     expect(explainAwsError(new TypeError('x is undefined'))).toBeUndefined();
   });
 });

@@ -149,4 +149,16 @@ describe('stage differences', () => {
     expect(same).toContain('| `ingestQueue.batchSize` | 10 |');
     expect(rendered).not.toContain('| `account` |');
   });
+
+  it('prints a list of records (a stateful-change allowance) as its fields, an empty list as "(none)"', () => {
+    const [, , prod] = config.stages;
+    if (!prod) throw new Error('no prod stage');
+    expect(flattenStage(prod).get('changeReview.allowStatefulChanges')).toBe('(none)');
+    const allowance = {
+      logicalId: 'ProcessorObjectsTableD8F1E774',
+      reason: 'KeySchema migration, refilled by backfill',
+    };
+    const allowing = { ...prod, changeReview: { enabled: true, allowStatefulChanges: [allowance] } };
+    expect(flattenStage(allowing).get('changeReview.allowStatefulChanges')).toBe(JSON.stringify(allowance));
+  });
 });

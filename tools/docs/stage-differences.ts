@@ -14,8 +14,11 @@ const FROM_DEPLOYMENT = new Set([
 export function flattenStage(stage: StageConfig): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (value: unknown, path: string) => {
-    if (Array.isArray(value)) out.set(path, value.join(', '));
-    else if (value !== null && typeof value === 'object') {
+    // A list of records (changeReview.allowStatefulChanges) prints each as JSON; an empty list says so.
+    if (Array.isArray(value)) {
+      const items = value.map((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)));
+      out.set(path, items.length > 0 ? items.join(', ') : '(none)');
+    } else if (value !== null && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k);
     } else out.set(path, String(value));
   };

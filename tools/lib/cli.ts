@@ -49,7 +49,7 @@ export const COMMON_HELP = `Common options:
                             \`cdk synth\` resolves it; names come from its stack's outputs
   --region <region>         AWS region (default: the stage's region as cdk synth resolves it)
   --endpoint <svc>=<url>    send one service's calls elsewhere, e.g. --endpoint s3=http://127.0.0.1:4569
-                            (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs, lambda); repeatable
+                            (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs, lambda, sts); repeatable
   --dry-run                 show what would happen; change nothing
   -h, --help                this text
 Credentials come from the usual AWS chain (AWS_PROFILE, SSO, environment, instance role).`;
@@ -76,6 +76,15 @@ export function numberOption(name: string, raw: string | undefined, fallback: nu
   return value;
 }
 
+/** Node's socket errors: the endpoint is unreachable, which the operator fixes, not the code. */
+const NETWORK_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EAI_AGAIN',
+]);
+
 /**
  * Turns the AWS SDK's failures that have an operator-side fix into one actionable line; anything else is rethrown
  * untouched so that a bug still shows its stack.
@@ -97,6 +106,13 @@ export function explainAwsError(error: unknown): ToolError | undefined {
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException') {
     return new ToolError(`access denied: ${error.message}`);
+  }
+  const network = error as Error & { code?: string; hostname?: string; address?: string; port?: number };
+  if (network.code !== undefined && NETWORK_ERRORS.has(network.code)) {
+    const host = network.hostname ?? [network.address, network.port].filter((p) => p !== undefined).join(':');
+    return new ToolError(
+      `could not reach ${host || 'the AWS endpoint'} (${network.code}): check the network, the region and any --endpoint`,
+    );
   }
   return undefined;
 }

@@ -5,7 +5,16 @@ import { loadProjectConfig } from '../../lib/config/resolve.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
 import { ToolError } from './cli.ts';
 
-export const SERVICES = ['s3', 'sqs', 'dynamodb', 'cloudformation', 'cloudwatch', 'logs', 'lambda'] as const;
+export const SERVICES = [
+  's3',
+  'sqs',
+  'dynamodb',
+  'cloudformation',
+  'cloudwatch',
+  'logs',
+  'lambda',
+  'sts',
+] as const;
 export type Service = (typeof SERVICES)[number];
 
 /** Region and endpoints the tool's SDK clients use. */
