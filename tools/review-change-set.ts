@@ -27,7 +27,13 @@ import { clientConfig, stageContext } from './lib/targets.ts';
 export const DEFAULT_CHANGE_SET_NAME = 'PipelineChange';
 /** Exit code when the stateful-replacement guard stops the change set; distinct from errors (1) and usage (2). */
 export const EXIT_BLOCKED = 3;
-export const FILES = { markdown: 'change-set.md', json: 'change-set.json', summary: 'summary.txt' } as const;
+export const FILES = {
+  markdown: 'change-set.md',
+  json: 'change-set.json',
+  summary: 'summary.txt',
+  /** With --upload: the console URL of the uploaded rendering, for the approval's review link. */
+  reviewUrl: 'review-url.txt',
+} as const;
 
 export const REVIEW_HELP = `Usage: npm run review-change-set -- --stage <name> [options]
 
@@ -47,6 +53,7 @@ Options:
                             bootstrap lookup role); default: the caller's own credentials
   --wait-seconds <n>        how long to wait while CloudFormation is still creating the change set (default 120)
   --out <dir>               write ${FILES.markdown}, ${FILES.json} (the raw pages) and ${FILES.summary} there
+                            (and ${FILES.reviewUrl} with --upload)
   --upload s3://<bucket>/<prefix>
                             put ${FILES.markdown} and ${FILES.json} under the prefix, with the caller's own
                             credentials (not --role-arn), and print the S3 console URL of the rendering
@@ -172,6 +179,11 @@ export async function reviewChangeSetCli(
     const uploadRegion = args['upload-region'] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? target.region;
     const markdownKey = objectKey(upload.prefix, FILES.markdown);
     reviewUrl = consoleUrl(upload.bucket, markdownKey, uploadRegion);
+    if (args.out !== undefined) {
+      const path = join(args.out, FILES.reviewUrl);
+      await writeFile(path, `${reviewUrl}\n`);
+      files[FILES.reviewUrl] = path;
+    }
     if (args['dry-run']) {
       io.progress(
         `dry run: would put ${FILES.markdown} and ${FILES.json} under s3://${upload.bucket}/${upload.prefix}`,

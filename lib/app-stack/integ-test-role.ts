@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Aws, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { crossAccountRoleName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Processor } from './processor.ts';
 
@@ -24,18 +24,9 @@ export function integTestKeyPrefix(stageKeyPrefix: string | undefined): string {
   return `${stageKeyPrefix ?? ''}${INTEG_TEST_PREFIX}`;
 }
 
-/** IAM's limit on role names. */
-const MAX_ROLE_NAME = 64;
-
-/**
- * Name of a stage's integration-test role, derived from its stack name (unique per project, stage and account).
- * Long names keep a readable prefix and end in a hash of the full name, so two long stack names cannot collide.
- */
+/** Name of a stage's integration-test role, derived from its stack name (unique per project, stage and account). */
 export function integTestRoleName(stackName: string): string {
-  const name = `${stackName}-integ-test`;
-  if (name.length <= MAX_ROLE_NAME) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${name.slice(0, MAX_ROLE_NAME - hash.length - 1).replace(/-+$/, '')}-${hash}`;
+  return crossAccountRoleName(stackName, 'integ-test');
 }
 
 /**

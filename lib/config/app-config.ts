@@ -88,7 +88,7 @@ function baseStages(toolingAccount: string): Record<KnownStage, StageConfig> {
         deadLetterMessages: 1,
       },
       budget: { monthlyUsd: 20 },
-      deployment: { canary: false, canaryMinutes: 5 },
+      deployment: { canary: false, canaryMinutes: 5, bakeMinutes: 0, rollbackOnFailure: false },
       changeReview: { enabled: false, allowStatefulChanges: [] },
     },
     staging: {
@@ -128,7 +128,8 @@ function baseStages(toolingAccount: string): Record<KnownStage, StageConfig> {
         deadLetterMessages: 1,
       },
       budget: { monthlyUsd: 50 },
-      deployment: { canary: false, canaryMinutes: 5 },
+      // Staging's bake time is the pipeline setting prodBakeMinutes (loadAppConfig).
+      deployment: { canary: false, canaryMinutes: 5, bakeMinutes: 0, rollbackOnFailure: true },
       // Staging's data is disposable; turn this on to rehearse prod's review (and its allowances) one stage early.
       changeReview: { enabled: false, allowStatefulChanges: [] },
     },
@@ -169,7 +170,7 @@ function baseStages(toolingAccount: string): Record<KnownStage, StageConfig> {
         deadLetterMessages: 1,
       },
       budget: { monthlyUsd: 200 },
-      deployment: { canary: true, canaryMinutes: 5 },
+      deployment: { canary: true, canaryMinutes: 5, bakeMinutes: 15, rollbackOnFailure: true },
       changeReview: { enabled: true, allowStatefulChanges: [] },
     },
   };
@@ -305,6 +306,10 @@ export function validateStage(s: StageConfig): string[] {
   }
   range('network.maxAzs', s.network.maxAzs, 1, 6);
   range('deployment.canaryMinutes', s.deployment.canaryMinutes, 1, 60);
+  range('deployment.bakeMinutes', s.deployment.bakeMinutes, 0, 1440);
+  if (s.isProduction && !s.deployment.rollbackOnFailure) {
+    bad('deployment.rollbackOnFailure', 'must be true in a production stage');
+  }
 
   const review = s.changeReview;
   if (s.isProduction && !review.enabled) bad('changeReview.enabled', 'must be true in a production stage');
@@ -375,14 +380,18 @@ export function loadAppConfig(
     branch: 'main',
     connectionArn: FAKE_CONNECTION_ARN,
     prodBakeMinutes: 0,
+    alarmGates: true,
     ...stripUndefined(input.pipeline ?? {}),
   };
   const base = baseStages(pipeline.account);
-  const stages = STAGE_NAMES.map((name) => {
+  const stages = STAGE_NAMES.map((name, i) => {
     const o = input.stages?.[name] ?? {};
     const b = base[name];
+    // The stage promoted into production bakes for the pipeline's prodBakeMinutes before production is entered.
+    const feedsProduction = base[STAGE_NAMES[i + 1] as KnownStage]?.isProduction === true;
     const merged: StageConfig = {
       ...b,
+      ...(feedsProduction ? { deployment: { ...b.deployment, bakeMinutes: pipeline.prodBakeMinutes } } : {}),
       account: o.account ?? b.account,
       region: o.region ?? pipeline.region,
       integTestTrustedAccount: o.integTestTrustedAccount ?? b.integTestTrustedAccount,

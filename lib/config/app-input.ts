@@ -22,10 +22,10 @@ export interface Setting {
   readonly context: string;
   readonly env: string;
   readonly description: string;
-  readonly kind: 'string' | 'integer';
+  readonly kind: 'string' | 'integer' | 'boolean';
   /** How `loadAppConfig` names the field in its problems, so a problem can say where the bad value came from. */
   readonly problemPrefix: string;
-  readonly apply: (input: MutableInput, value: string | number) => void;
+  readonly apply: (input: MutableInput, value: string | number | boolean) => void;
 }
 
 export interface MutableInput {
@@ -122,8 +122,15 @@ export const SETTINGS: readonly Setting[] = [
     'prodBakeMinutes',
     'PROD_BAKE_MINUTES',
     'prodBakeMinutes',
-    'Minutes to wait after staging passes before the prod approval (0 = none)',
+    "Minutes staging's health alarm is watched after it passes, before prod can be entered (0 = one check)",
     'integer',
+  ),
+  pipelineSetting(
+    'alarmGates',
+    'ALARM_GATES',
+    'alarmGates',
+    "Gate stage entry and bake time on the stages' health alarms (CodePipeline stage conditions); `false` keeps only rollback on failure",
+    'boolean',
   ),
   ...STAGE_NAMES.flatMap(stageSettings),
 ];
@@ -170,9 +177,7 @@ export function resolveInput(context: ContextReader, env: Environment): Resolved
     }
     const value = coerce(setting, raw);
     if (value === undefined) {
-      problems.push(
-        `${setting.problemPrefix}must be ${setting.kind === 'integer' ? 'an integer' : 'a string'} (from ${origin})`,
-      );
+      problems.push(`${setting.problemPrefix}must be ${KIND_NAMES[setting.kind]} (from ${origin})`);
       continue;
     }
     setting.apply(input, value);
@@ -208,8 +213,19 @@ export function resolveInput(context: ContextReader, env: Environment): Resolved
   };
 }
 
-function coerce(setting: Setting, raw: unknown): string | number | undefined {
+const KIND_NAMES: Record<Setting['kind'], string> = {
+  string: 'a string',
+  integer: 'an integer',
+  boolean: 'true or false',
+};
+
+function coerce(setting: Setting, raw: unknown): string | number | boolean | undefined {
   if (setting.kind === 'string') return typeof raw === 'string' ? raw : undefined;
+  if (setting.kind === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    return undefined;
+  }
   if (typeof raw === 'number') return raw;
   // Non-numeric text becomes NaN, which validation then reports with the field's allowed range.
   if (typeof raw === 'string') return raw.trim() === '' ? Number.NaN : Number(raw);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { StageConfig } from './stage-config.ts';
 
 /** Construct ID of a stage: `dev` -> `Dev`, `staging` -> `Staging`. */
@@ -46,3 +47,26 @@ export const INTEG_ENV = {
   roleArn: 'INTEG_ROLE_ARN',
   region: 'INTEG_REGION',
 } as const;
+
+/** IAM's limit on role names. */
+const MAX_ROLE_NAME = 64;
+
+/**
+ * Name of a role of a stage's stack that another account addresses by ARN (the pipeline cannot read a generated
+ * name across accounts): `<stack name>-<purpose>`. Long names keep a readable prefix and end in a hash of the
+ * full name, so two long stack names cannot collide.
+ */
+export function crossAccountRoleName(stackName: string, purpose: string): string {
+  const name = `${stackName}-${purpose}`;
+  if (name.length <= MAX_ROLE_NAME) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_ROLE_NAME - hash.length - 1).replace(/-+$/, '')}-${hash}`;
+}
+
+/**
+ * Name of a stage's health alarm: the composite of its alarms that the pipeline's stage conditions watch. An
+ * address across accounts, like a stack name, so it is fixed per project and stage.
+ */
+export function healthAlarmName(project: string, stageName: string): string {
+  return `${project}-${stageName}-health`;
+}

@@ -113,6 +113,14 @@ export interface DeploymentConfig {
   readonly canary: boolean;
   /** Minutes of the canary's first step (10% of traffic). */
   readonly canaryMinutes: number;
+  /**
+   * Bake time: minutes the pipeline watches the stage's health alarm after the stage succeeds; an alarm during it
+   * rolls the stage back. 0 checks the alarm once. The stage before production takes the pipeline setting
+   * `prodBakeMinutes` (0..1440).
+   */
+  readonly bakeMinutes: number;
+  /** Roll the stage back to its last successful execution when it fails (CodePipeline stage rollback). */
+  readonly rollbackOnFailure: boolean;
 }
 
 /** One stateful resource a commit may replace or remove: a reviewed, temporary exception to the change review. */
@@ -173,8 +181,16 @@ export interface PipelineConfig {
   readonly connectionArn: string;
   /** Where pipeline failures and pending approvals are announced. @default topic only */
   readonly notificationEmail?: string;
-  /** Minutes to wait after staging's tests pass before the prod approval can be given (0 = none). */
+  /**
+   * Bake time of the stage before production (its `deployment.bakeMinutes`): minutes its health alarm is watched
+   * after it passes, before production can be entered (0 = one check).
+   */
   readonly prodBakeMinutes: number;
+  /**
+   * Gate stage entry and bake time on CloudWatch alarms (CodePipeline stage conditions). Turn off only if a real
+   * account refuses the conditions (docs/promotion.md); rollback on failure stays. @default true
+   */
+  readonly alarmGates: boolean;
 }
 
 export interface AppConfig {

@@ -58,7 +58,7 @@ function processorApp(): App {
     },
     objects: { ...dev.objects, keyPrefix: 'in/' },
     backup: { awsBackup: true, backupRetentionDays: 7, copyToRegion: 'eu-central-1' },
-    deployment: { canary: true, canaryMinutes: 10 },
+    deployment: { ...dev.deployment, canary: true, canaryMinutes: 10 },
   };
   const sandbox = new Stage(app, 'Sandbox', { env: { account: dev.account, region: dev.region } });
   new ProcessorStack(sandbox, 'Processor', { config: variant, project: config.project });

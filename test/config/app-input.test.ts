@@ -57,6 +57,7 @@ describe('the settings table', () => {
       connectionArn: 'arn:aws:codeconnections:eu-north-1:100000000001:connection/abc',
       notificationEmail: 'release@example.com',
       prodBakeMinutes: 30,
+      alarmGates: false,
     });
 
     const config = load(context, {});
@@ -70,7 +71,11 @@ describe('the settings table', () => {
       connectionArn: 'arn:aws:codeconnections:eu-north-1:100000000001:connection/abc',
       notificationEmail: 'release@example.com',
       prodBakeMinutes: 30,
+      alarmGates: false,
     });
+    // prodBakeMinutes is the bake time of the stage promoted into prod.
+    expect(stageByName(config, 'staging').deployment.bakeMinutes).toBe(30);
+    expect(stageByName(config, 'dev').deployment.bakeMinutes).toBe(0);
     for (const stage of STAGE_NAMES) {
       expect(stageByName(config, stage)).toMatchObject({
         account: '123456789012',
@@ -83,6 +88,16 @@ describe('the settings table', () => {
 });
 
 describe('resolveInput', () => {
+  it('reads a boolean setting from context (true/false) or the environment ("true"/"false"), and nothing else', () => {
+    expect(load({ alarmGates: false }, {}).pipeline.alarmGates).toBe(false);
+    expect(load({ alarmGates: false }, { ALARM_GATES: 'true' }).pipeline.alarmGates).toBe(true);
+    expect(load({}, {}).pipeline.alarmGates).toBe(true);
+    const error = configError(() => resolveInput(noContext, { ALARM_GATES: 'yes' }));
+    expect(error.problems).toEqual([
+      'pipeline: alarmGates must be true or false (from environment variable ALARM_GATES="yes")',
+    ]);
+  });
+
   it('with no context and no environment, yields the documented defaults', () => {
     expect(load({}, {})).toEqual(loadAppConfig());
     expect(resolveInput(noContext, {}).sandboxStage).toBeUndefined();

@@ -167,12 +167,17 @@ describe('review-change-set, end to end', () => {
       ],
     ]);
     expect(puts[0]?.Body).toBe(readFileSync(join(out, 'change-set.md'), 'utf8'));
+    // The pipeline links the approval to this file's URL.
+    expect(readFileSync(join(out, 'review-url.txt'), 'utf8')).toBe(
+      'https://s3.console.aws.amazon.com/s3/object/pipeline-artifacts-111111111111?region=eu-central-1&prefix=change-reviews%2Fprod%2Fexec-42%2Fchange-set.md\n',
+    );
 
     expect(io.lines).toEqual([
       summary.trimEnd(),
       `wrote ${join(out, 'change-set.md')}`,
       `wrote ${join(out, 'change-set.json')}`,
       `wrote ${join(out, 'summary.txt')}`,
+      `wrote ${join(out, 'review-url.txt')}`,
       'review URL: https://s3.console.aws.amazon.com/s3/object/pipeline-artifacts-111111111111?region=eu-central-1&prefix=change-reviews%2Fprod%2Fexec-42%2Fchange-set.md',
     ]);
     expect(io.progressLines.at(-1)).toMatch(
