@@ -49,7 +49,8 @@ export const COMMON_HELP = `Common options:
                             \`cdk synth\` resolves it; names come from its stack's outputs
   --region <region>         AWS region (default: the stage's region as cdk synth resolves it)
   --endpoint <svc>=<url>    send one service's calls elsewhere, e.g. --endpoint s3=http://127.0.0.1:4569
-                            (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs, lambda); repeatable
+                            (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs, lambda,
+                            codepipeline); repeatable
   --dry-run                 show what would happen; change nothing
   -h, --help                this text
 Credentials come from the usual AWS chain (AWS_PROFILE, SSO, environment, instance role).`;
@@ -76,6 +77,8 @@ export function numberOption(name: string, raw: string | undefined, fallback: nu
   return value;
 }
 
+const NETWORK_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH'];
+
 /**
  * Turns the AWS SDK's failures that have an operator-side fix into one actionable line; anything else is rethrown
  * untouched so that a bug still shows its stack.
@@ -97,6 +100,13 @@ export function explainAwsError(error: unknown): ToolError | undefined {
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException') {
     return new ToolError(`access denied: ${error.message}`);
+  }
+  // Node's socket errors, which the SDK passes through after its retries: the address is wrong or unreachable.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_ERRORS.includes(code)) {
+    return new ToolError(
+      `cannot reach AWS (${error.message}): check --endpoint and --region, the network, and any proxy or VPN`,
+    );
   }
   return undefined;
 }
