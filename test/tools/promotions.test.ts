@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -352,6 +353,19 @@ describe('promotions', () => {
       '                         50a37f6c restored by 61b4807d in 6d 1h',
       '                         72c5918e restored by 83d6a29f in 1h 50m',
     ]);
+  });
+
+  it('prints what docs/promotions.md shows (the page quotes this month)', async () => {
+    recordedHistory();
+    const io = captureIo();
+    await promotions([], io, deps());
+    const page = readFileSync(new URL('../../docs/promotions.md', import.meta.url), 'utf8');
+    const sample = /```text\n([\s\S]*?)```/
+      .exec(page)?.[1]
+      ?.split('\n')
+      .filter((l) => l && !l.includes('...'));
+    expect(sample?.length).toBeGreaterThan(20);
+    for (const line of sample ?? []) expect(io.lines).toContain(line);
   });
 
   it('counts a deployment as failed when the next one is a fix by --fix-pattern, and not otherwise', async () => {
