@@ -70,3 +70,53 @@ export function crossAccountRoleName(stackName: string, purpose: string): string
 export function healthAlarmName(project: string, stageName: string): string {
   return `${project}-${stageName}-health`;
 }
+
+/**
+ * CodePipeline stage names of the delivery pipeline before its deploy stages. CDK Pipelines chooses them; each
+ * deploy stage after them is named `stageId(stageName)` ('Dev', 'Staging', 'Prod'). Listed here so that the
+ * pipeline stack, its tests and the promotions tool agree on them.
+ */
+export const PIPELINE_STAGES = {
+  source: 'Source',
+  build: 'Build',
+  updatePipeline: 'UpdatePipeline',
+  assets: 'Assets',
+} as const;
+
+/**
+ * Action names in the delivery pipeline: the IDs the pipeline stack gives its steps, which CodePipeline shows as
+ * action names and the promotions tool reads history by. `permissionsBroadening` is a step ID: CDK Pipelines makes
+ * it two actions, `PermissionsBroadening.Check` (CodeBuild) and `PermissionsBroadening.Confirm` (manual approval).
+ */
+export const PIPELINE_ACTIONS = {
+  synth: 'Synth',
+  selfMutate: 'SelfMutate',
+  bakeTime: 'BakeTime',
+  permissionsBroadening: 'PermissionsBroadening',
+  /** CodeBuild step that shows the prod change set before the approval. */
+  reviewChangeSet: 'ReviewChangeSet',
+  /** The manual approval before the production deploy. */
+  approveDeploy: 'ApproveDeploy',
+  driftCheck: 'DriftCheck',
+  integrationTests: 'IntegrationTests',
+  smokeTest: 'SmokeTest',
+} as const;
+
+/** The test action after a stage's deploy: the integration tests, or in production the smoke test. */
+export function postDeployTestAction(stage: Pick<StageConfig, 'isProduction'>): string {
+  return stage.isProduction ? PIPELINE_ACTIONS.smokeTest : PIPELINE_ACTIONS.integrationTests;
+}
+
+/**
+ * The CloudFormation actions CDK Pipelines generates for a stage's processor stack: `<stack name>.Prepare` creates
+ * the change set, `<stack name>.Deploy` executes it (the moment the stage runs the new version). CDK derives them
+ * from the stack name (minus a `<Stage>-` prefix, which these stack names do not have), so the pipeline stack cannot
+ * choose them; they are computed here from the same name.
+ */
+export function stackDeployActions(
+  project: string,
+  stage: Pick<StageConfig, 'stageName'>,
+): { readonly prepare: string; readonly deploy: string } {
+  const stack = processorStackName(project, stage);
+  return { prepare: `${stack}.Prepare`, deploy: `${stack}.Deploy` };
+}

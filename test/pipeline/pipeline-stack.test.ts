@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { nagPacks } from '../../lib/compliance/nag.ts';
 import { loadAppConfig } from '../../lib/config/app-config.ts';
-import { INTEG_ENV, OUTPUT_KEYS } from '../../lib/config/names.ts';
+import {
+  INTEG_ENV,
+  OUTPUT_KEYS,
+  PIPELINE_ACTIONS,
+  PIPELINE_STAGES,
+  postDeployTestAction,
+  stackDeployActions,
+  stageId,
+} from '../../lib/config/names.ts';
 import type { AppConfig } from '../../lib/config/stage-config.ts';
 import { ASSET_PUBLISHER } from '../../lib/pipeline/asset-publishing.ts';
 import { BUILD_IMAGE, NPM_CACHE_PATH } from '../../lib/pipeline/build-environment.ts';
@@ -563,5 +571,28 @@ describe('a stage in another region than the pipeline', () => {
           id,
         ).toBe(true);
     }
+  });
+});
+
+describe('names the promotions tool reads history by', () => {
+  it('are the synthesized stage and action names (lib/config/names.ts)', () => {
+    expect(pipelineStages().map((s) => s.Name)).toEqual([
+      ...Object.values(PIPELINE_STAGES),
+      ...config.stages.map((s) => stageId(s.stageName)),
+    ]);
+    for (const s of config.stages) {
+      const names = stage(stageId(s.stageName)).Actions.map((a) => a.Name);
+      const { prepare, deploy } = stackDeployActions(config.project, s);
+      expect(names).toEqual(
+        expect.arrayContaining([PIPELINE_ACTIONS.driftCheck, prepare, deploy, postDeployTestAction(s)]),
+      );
+      expect(names.includes(PIPELINE_ACTIONS.approveDeploy)).toBe(s.isProduction);
+    }
+    expect(action('Build', PIPELINE_ACTIONS.synth)).toBeDefined();
+    expect(action('UpdatePipeline', PIPELINE_ACTIONS.selfMutate)).toBeDefined();
+    expect(action('Prod', PIPELINE_ACTIONS.bakeTime)).toBeDefined();
+    expect(action('Prod', `${PIPELINE_ACTIONS.permissionsBroadening}.Confirm`).ActionTypeId.Category).toBe(
+      'Approval',
+    );
   });
 });

@@ -49,7 +49,8 @@ export const COMMON_HELP = `Common options:
                             \`cdk synth\` resolves it; names come from its stack's outputs
   --region <region>         AWS region (default: the stage's region as cdk synth resolves it)
   --endpoint <svc>=<url>    send one service's calls elsewhere, e.g. --endpoint s3=http://127.0.0.1:4569
-                            (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs, lambda, sts); repeatable
+                            (services: s3, sqs, dynamodb, cloudformation, cloudwatch, logs, lambda, sts,
+                            codepipeline); repeatable
   --dry-run                 show what would happen; change nothing
   -h, --help                this text
 Credentials come from the usual AWS chain (AWS_PROFILE, SSO, environment, instance role).`;
@@ -83,6 +84,7 @@ const NETWORK_ERRORS: ReadonlySet<string> = new Set([
   'ETIMEDOUT',
   'ECONNRESET',
   'EAI_AGAIN',
+  'EHOSTUNREACH',
 ]);
 
 /**

@@ -1,6 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ConfigError, stageByName } from '../../lib/config/app-config.ts';
-import { OUTPUT_KEYS, type OutputName, processorStackName } from '../../lib/config/names.ts';
+import { OUTPUT_KEYS, type OutputName, pipelineName, processorStackName } from '../../lib/config/names.ts';
 import { loadProjectConfig } from '../../lib/config/resolve.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
 import { ToolError } from './cli.ts';
@@ -14,6 +14,7 @@ export const SERVICES = [
   'logs',
   'lambda',
   'sts',
+  'codepipeline',
 ] as const;
 export type Service = (typeof SERVICES)[number];
 
@@ -97,6 +98,51 @@ export function stageContext(args: {
     stage,
     target: { region: args.region ?? stage.region, endpoints: parseEndpoints(args.endpoint) },
     stackName: processorStackName(config.project, stage),
+  };
+}
+
+/** The delivery pipeline a tool reads: the configuration it was synthesized from, its name and where it runs. */
+export interface PipelineContext {
+  readonly config: AppConfig;
+  readonly pipelineName: string;
+  readonly target: AwsTarget;
+}
+
+/** CodePipeline's pattern for pipeline names. */
+const PIPELINE_NAME = /^[A-Za-z0-9.@\-_]{1,100}$/;
+
+/**
+ * Resolves the delivery pipeline with the configuration resolver `cdk synth` uses: its name from the project
+ * (`pipelineName`), its region from the pipeline (tooling) configuration. `--pipeline` and `--region` override
+ * them, for a pipeline deployed under another name or elsewhere.
+ */
+export function pipelineContext(args: {
+  readonly pipeline?: string | undefined;
+  readonly region?: string | undefined;
+  readonly endpoint?: readonly string[] | undefined;
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  /** Repository whose cdk.json is read. @default this checkout */
+  readonly root?: string | undefined;
+}): PipelineContext {
+  let config: AppConfig;
+  try {
+    config = loadProjectConfig({
+      env: args.env ?? process.env,
+      sandboxAccount: 'optional',
+      ...(args.root === undefined ? {} : { root: args.root }),
+    }).config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ToolError(error.problems.join('; '), 2);
+  }
+  const name = args.pipeline ?? pipelineName(config.project);
+  if (!PIPELINE_NAME.test(name)) {
+    throw new ToolError(`--pipeline is "${name}"; a pipeline name is 1-100 of A-Z a-z 0-9 . @ - _`, 2);
+  }
+  return {
+    config,
+    pipelineName: name,
+    target: { region: args.region ?? config.pipeline.region, endpoints: parseEndpoints(args.endpoint) },
   };
 }
 
