@@ -4,13 +4,7 @@
  * failure rate and time to restore for production. Read-only: it only calls CodePipeline's Get/List APIs.
  */
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import {
-  PIPELINE_ACTIONS,
-  PIPELINE_STAGES,
-  postDeployTestAction,
-  stackDeployActions,
-  stageId,
-} from '../lib/config/names.ts';
+import { PIPELINE_STAGES, postDeployTestAction, stageActions, stageId } from '../lib/config/names.ts';
 import { PROJECT_ROOT } from '../lib/config/resolve.ts';
 import type { AppConfig } from '../lib/config/stage-config.ts';
 import {
@@ -109,12 +103,21 @@ export interface PromotionsDeps {
   readonly authors?: CommitAuthors;
 }
 
+/** The approval before the production deploy, as the synthesized pipeline names it. */
+function productionApproval(config: AppConfig): string {
+  const prod = config.stages.find((s) => s.isProduction);
+  const approval = prod === undefined ? undefined : stageActions(config.project, prod).approval;
+  if (approval === undefined)
+    throw new ToolError('the configuration has no production stage with an approval');
+  return approval;
+}
+
 /** The delivery pipeline's stages and actions, named as lib/config/names.ts names them. */
 export function pipelineLayout(config: AppConfig): PipelineLayout {
   const deployStages = config.stages.map((stage) => ({
     stageName: stage.stageName,
     pipelineStage: stageId(stage.stageName),
-    deployAction: stackDeployActions(config.project, stage).deploy,
+    deployAction: stageActions(config.project, stage).deploy,
     testAction: postDeployTestAction(stage),
     isProduction: stage.isProduction,
   }));
@@ -122,7 +125,7 @@ export function pipelineLayout(config: AppConfig): PipelineLayout {
     sourceStage: PIPELINE_STAGES.source,
     stageOrder: [...Object.values(PIPELINE_STAGES), ...deployStages.map((s) => s.pipelineStage)],
     deployStages,
-    approvalAction: PIPELINE_ACTIONS.approveDeploy,
+    approvalAction: productionApproval(config),
   };
 }
 

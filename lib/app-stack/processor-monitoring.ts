@@ -16,6 +16,8 @@ export interface ProcessorMonitoringProps {
   readonly config: StageConfig;
   /** The processor to watch. */
   readonly processor: Processor;
+  /** Name of the composite alarm the pipeline's stage conditions watch (lib/config/names.ts healthAlarmName). */
+  readonly healthAlarmName: string;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -36,6 +38,11 @@ export class ProcessorMonitoring extends Construct {
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly tableThrottleAlarm: cloudwatch.Alarm;
   readonly tableSystemErrorsAlarm: cloudwatch.Alarm;
+  /**
+   * In ALARM while any alarm of the stage is: what the pipeline gates promotion and bake time on. It notifies
+   * nobody itself (its members do), so one incident is one notification.
+   */
+  readonly healthAlarm: cloudwatch.CompositeAlarm;
 
   constructor(scope: Construct, id: string, props: ProcessorMonitoringProps) {
     super(scope, id);
@@ -172,6 +179,14 @@ export class ProcessorMonitoring extends Construct {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }
+    this.healthAlarm = new cloudwatch.CompositeAlarm(this, 'HealthAlarm', {
+      // A fixed name: the pipeline, in another account, addresses it by name (CodePipeline CloudWatchAlarm rule).
+      compositeAlarmName: props.healthAlarmName,
+      alarmDescription: `Any alarm of the ${config.stageName} stage is in ALARM: the pipeline does not promote into or past it`,
+      alarmRule: cloudwatch.AlarmRule.anyOf(
+        ...this.alarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM)),
+      ),
+    });
 
     const emf = (metricName: string, statistic: string = cloudwatch.Stats.SUM) =>
       new cloudwatch.Metric({

@@ -1,7 +1,8 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { OUTPUT_KEYS, type OutputName } from '../config/names.ts';
+import { healthAlarmName, OUTPUT_KEYS, type OutputName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
+import { AlarmGateRole } from './alarm-gate-role.ts';
 import { CanaryDeployment } from './canary-deployment.ts';
 import { DataBackup } from './data-backup.ts';
 import { IntegTestRole } from './integ-test-role.ts';
@@ -27,6 +28,8 @@ export class ProcessorStack extends Stack {
   readonly processor: Processor;
   readonly monitoring: ProcessorMonitoring;
   readonly integTestRole: IntegTestRole;
+  /** The role the pipeline's stage conditions read the health alarm as. */
+  readonly alarmGateRole: AlarmGateRole;
   readonly budget: StageBudget;
   /** Progressive deployment (stages with `deployment.canary`). */
   readonly canaryDeployment?: CanaryDeployment;
@@ -41,7 +44,11 @@ export class ProcessorStack extends Stack {
     Tags.of(this).add(COST_TAG_KEYS.stage, config.stageName);
 
     this.processor = new Processor(this, 'Processor', { config });
-    this.monitoring = new ProcessorMonitoring(this, 'Monitoring', { config, processor: this.processor });
+    this.monitoring = new ProcessorMonitoring(this, 'Monitoring', {
+      config,
+      processor: this.processor,
+      healthAlarmName: healthAlarmName(project, config.stageName),
+    });
     if (this.processor.alias) {
       this.canaryDeployment = new CanaryDeployment(this, 'CanaryDeployment', {
         alias: this.processor.alias,
@@ -59,6 +66,10 @@ export class ProcessorStack extends Stack {
       this.backup = new DataBackup(this, 'Backup', { config, project, processor: this.processor });
     }
     this.integTestRole = new IntegTestRole(this, 'IntegTestRole', { config, processor: this.processor });
+    this.alarmGateRole = new AlarmGateRole(this, 'AlarmGateRole', {
+      config,
+      healthAlarmName: this.monitoring.healthAlarm.alarmName,
+    });
 
     const output = (name: OutputName, value: string, description: string) =>
       new CfnOutput(this, OUTPUT_KEYS[name], { value, description });

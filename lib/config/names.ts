@@ -84,18 +84,15 @@ export const PIPELINE_STAGES = {
 } as const;
 
 /**
- * Action names in the delivery pipeline: the IDs the pipeline stack gives its steps, which CodePipeline shows as
- * action names and the promotions tool reads history by. `permissionsBroadening` is a step ID: CDK Pipelines makes
- * it two actions, `PermissionsBroadening.Check` (CodeBuild) and `PermissionsBroadening.Confirm` (manual approval).
+ * Step IDs of the delivery pipeline, which CodePipeline shows as action names (see `stageActions` for the names a
+ * deploy stage's actions really get) and the promotions tool reads history by.
  */
 export const PIPELINE_ACTIONS = {
   synth: 'Synth',
   selfMutate: 'SelfMutate',
-  bakeTime: 'BakeTime',
-  permissionsBroadening: 'PermissionsBroadening',
-  /** CodeBuild step that shows the prod change set before the approval. */
+  /** CodeBuild step that renders the change set before the approval (stages with changeReview). */
   reviewChangeSet: 'ReviewChangeSet',
-  /** The manual approval before the production deploy. */
+  /** The manual approval before the deploy of a stage with changeReview (prod). */
   approveDeploy: 'ApproveDeploy',
   driftCheck: 'DriftCheck',
   integrationTests: 'IntegrationTests',
@@ -107,16 +104,42 @@ export function postDeployTestAction(stage: Pick<StageConfig, 'isProduction'>): 
   return stage.isProduction ? PIPELINE_ACTIONS.smokeTest : PIPELINE_ACTIONS.integrationTests;
 }
 
+/** The CodePipeline actions of one deploy stage, by what they do. */
+export interface StageActionNames {
+  readonly driftCheck: string;
+  /** Creates the change set. */
+  readonly prepare: string;
+  /** Executes the change set: the moment the stage runs the new version. */
+  readonly deploy: string;
+  readonly tests: string;
+  /** Stages with changeReview only. */
+  readonly review?: string;
+  readonly approval?: string;
+}
+
 /**
- * The CloudFormation actions CDK Pipelines generates for a stage's processor stack: `<stack name>.Prepare` creates
- * the change set, `<stack name>.Deploy` executes it (the moment the stage runs the new version). CDK derives them
- * from the stack name (minus a `<Stage>-` prefix, which these stack names do not have), so the pipeline stack cannot
- * choose them; they are computed here from the same name.
+ * The names CDK Pipelines gives a deploy stage's actions. It derives the CloudFormation actions from the stack
+ * name (`<stack name>.Prepare`, `<stack name>.Deploy`), and so also the steps that run between them: in a stage
+ * with changeReview the review, the approval and the drift check are `<stack name>.<step id>`. The pipeline
+ * stack cannot choose these names, so they are computed here from the same inputs.
  */
-export function stackDeployActions(
+export function stageActions(
   project: string,
-  stage: Pick<StageConfig, 'stageName'>,
-): { readonly prepare: string; readonly deploy: string } {
+  stage: Pick<StageConfig, 'stageName' | 'isProduction' | 'changeReview'>,
+): StageActionNames {
   const stack = processorStackName(project, stage);
-  return { prepare: `${stack}.Prepare`, deploy: `${stack}.Deploy` };
+  const inStack = (step: string) => `${stack}.${step}`;
+  const reviewed = stage.changeReview.enabled;
+  return {
+    driftCheck: reviewed ? inStack(PIPELINE_ACTIONS.driftCheck) : PIPELINE_ACTIONS.driftCheck,
+    prepare: inStack('Prepare'),
+    deploy: inStack('Deploy'),
+    tests: postDeployTestAction(stage),
+    ...(reviewed
+      ? {
+          review: inStack(PIPELINE_ACTIONS.reviewChangeSet),
+          approval: inStack(PIPELINE_ACTIONS.approveDeploy),
+        }
+      : {}),
+  };
 }

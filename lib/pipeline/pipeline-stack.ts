@@ -1,30 +1,21 @@
-import { Aws, CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { BuildSpec } from 'aws-cdk-lib/aws-codebuild';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import {
-  CodeBuildStep,
-  CodePipeline,
-  CodePipelineSource,
-  ConfirmPermissionsBroadening,
-  ManualApprovalStep,
-  type Step,
-} from 'aws-cdk-lib/pipelines';
+import { CodeBuildStep, CodePipeline, CodePipelineSource, type Step } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import { COST_TAG_KEYS } from '../app-stack/processor-stack.ts';
-import { pipelineName, stageId } from '../config/names.ts';
-import type { AppConfig, StageConfig } from '../config/stage-config.ts';
+import { PIPELINE_ACTIONS, pipelineName, postDeployTestAction, stageId } from '../config/names.ts';
+import type { AppConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from '../stages/processor-stage.ts';
+import { ReviewedApprovalStep } from './approval-step.ts';
 import { publishAssetsWithPinnedLibrary } from './asset-publishing.ts';
-import { BakeStep, BakeTimer } from './bake-step.ts';
 import { NPM_CI, PipelineBuildEnvironment, REQUIRE_NODE_24 } from './build-environment.ts';
 import { acknowledgePipelineFindings } from './nag-acknowledgements.ts';
 import { PipelineNotifications } from './pipeline-notifications.ts';
 import { loadPostDeployBuildSpec } from './post-deploy-buildspec.ts';
-import { driftCheckStep, postDeployTestStep } from './stage-steps.ts';
+import { applyStageConditions } from './stage-conditions.ts';
+import { changeSetReviewStep, driftCheckStep, postDeployTestStep } from './stage-steps.ts';
 import { CDK_CLI_VERSION } from './tool-versions.ts';
 
 /** The synth step's commands: every gate a release must pass, in the order a developer runs them. */
@@ -46,16 +37,16 @@ export interface PipelineStackProps extends Omit<StackProps, 'env'> {
 
 /**
  * The delivery pipeline, in the tooling account: source (push to the branch) -> synth (lint, typecheck, tests,
- * cdk synth) -> self-mutation -> one CodePipeline stage per configured stage, in promotion order. Every stage is
- * drift-checked before its deploy and tested after it; production additionally waits out the bake time, checks
- * for broadened permissions and needs a person's approval before its deploy, and runs the smoke test after.
+ * cdk synth) -> self-mutation -> assets -> one CodePipeline stage per configured stage, in promotion order. Every
+ * stage is drift-checked before its deploy and tested after it. A stage with `changeReview` (prod) renders its
+ * change set for a person, who approves it before it executes. Stage conditions (stage-conditions.ts) keep
+ * promotion out of alarming stages, bake each stage on its health alarm, and roll a failed stage back.
  */
 export class PipelineStack extends Stack {
   readonly pipeline: CodePipeline;
   readonly stages: readonly ProcessorStage[];
   readonly notifications: PipelineNotifications;
   readonly buildEnvironment: PipelineBuildEnvironment;
-  readonly bakeTimer?: BakeTimer;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     const { config, postDeployBuildSpec, ...stackProps } = props;
@@ -100,37 +91,31 @@ export class PipelineStack extends Stack {
     });
 
     const buildSpec = postDeployBuildSpec ?? loadPostDeployBuildSpec();
-    const bakeMinutes = config.pipeline.prodBakeMinutes;
-    this.bakeTimer =
-      bakeMinutes > 0
-        ? new BakeTimer(this, 'ProdBake', {
-            minutes: bakeMinutes,
-            stateMachineName: `${config.project}-prod-bake`,
-          })
-        : undefined;
-
     this.stages = config.stages.map((stageConfig) => {
       const stage = new ProcessorStage(this, stageId(stageConfig.stageName), {
         config: stageConfig,
         project: config.project,
       });
-      this.pipeline.addStage(stage, {
-        pre: this.gatesBefore(stage, source),
-        post: [
-          postDeployTestStep(stageConfig.isProduction ? 'SmokeTest' : 'IntegrationTests', stage, {
-            input: source,
-            buildSpec,
-            smoke: stageConfig.isProduction,
-          }),
-        ],
+      const driftCheck = driftCheckStep(PIPELINE_ACTIONS.driftCheck, stage, source);
+      const tests = postDeployTestStep(postDeployTestAction(stageConfig), stage, {
+        input: source,
+        buildSpec,
+        smoke: stageConfig.isProduction,
       });
+      if (stageConfig.changeReview.enabled) {
+        this.pipeline.addStage(stage, {
+          stackSteps: [{ stack: stage.stack, changeSet: this.reviewedApproval(stage, source, driftCheck) }],
+          post: [tests],
+        });
+      } else {
+        this.pipeline.addStage(stage, { pre: [driftCheck], post: [tests] });
+      }
       return stage;
     });
 
     this.pipeline.buildPipeline();
     publishAssetsWithPinnedLibrary(this.pipeline);
-    // The bake action names the state machine by its literal ARN, which CloudFormation cannot see as a reference.
-    if (this.bakeTimer) this.pipeline.pipeline.node.addDependency(this.bakeTimer.stateMachine);
+    applyStageConditions(this.pipeline, this.stages, { alarmGates: config.pipeline.alarmGates });
     this.pipeline.pipeline.notifyOn('Notify', this.notifications.notificationTarget, {
       notificationRuleName: `${config.project}-pipeline`,
       events: [
@@ -138,12 +123,6 @@ export class PipelineStack extends Stack {
         codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
       ],
     });
-    hardenSecurityCheck(
-      this.pipeline,
-      config,
-      this.buildEnvironment.logGroup,
-      this.buildEnvironment.newLogGroup('SecurityCheckApproverLogs'),
-    );
 
     new CfnOutput(this, 'PipelineName', { value: this.pipeline.pipeline.pipelineName });
     new CfnOutput(this, 'ArtifactBucketName', { value: this.pipeline.pipeline.artifactBucket.bucketName });
@@ -154,73 +133,27 @@ export class PipelineStack extends Stack {
   }
 
   /**
-   * Steps before a stage's deploy, chained so they run one after another. Production: bake time, the
-   * permissions-broadening check, the manual approval, then the drift check right before the deploy (a check
-   * made before a long approval wait would be stale).
+   * The steps between a stage's change set and its execution, in order: the change-set review (the approver's
+   * rendering, and the stateful-replacement guard), the manual approval that carries its summary and links to it,
+   * then the drift check right before the change set executes (a check made before a long approval would be
+   * stale).
    */
-  private gatesBefore(stage: ProcessorStage, source: CodePipelineSource): Step[] {
-    const gates: Step[] = [];
-    if (stage.config.isProduction) {
-      if (this.bakeTimer) gates.push(new BakeStep('BakeTime', this.bakeTimer));
-      gates.push(
-        new ConfirmPermissionsBroadening('PermissionsBroadening', {
-          stage,
-          notificationTopic: this.notifications.topic,
-        }),
-        new ManualApprovalStep('ApproveDeploy', { comment: approvalComment(stage.config, this.bakeTimer) }),
-      );
-    }
-    gates.push(driftCheckStep('DriftCheck', stage, source));
-    for (const [previous, next] of gates.slice(0, -1).map((g, i) => [g, gates[i + 1]] as const)) {
-      next?.addStepDependency(previous);
-    }
-    return gates;
+  private reviewedApproval(
+    stage: ProcessorStage,
+    source: CodePipelineSource,
+    driftCheck: CodeBuildStep,
+  ): Step[] {
+    const review = changeSetReviewStep(PIPELINE_ACTIONS.reviewChangeSet, stage, {
+      input: source,
+      reviewBucket: () => this.pipeline.pipeline.artifactBucket,
+    });
+    const { stageName, account, region } = stage.config;
+    const approval = new ReviewedApprovalStep(PIPELINE_ACTIONS.approveDeploy, {
+      comment: `Deploy to ${stageName} (${account}, ${region})? Change set: ${review.exportedVariable('SUMMARY')}. The full review is at the link; the previous stages passed their tests and bake time.`,
+      reviewUrl: review.exportedVariable('REVIEW_URL'),
+    });
+    approval.addStepDependency(review);
+    driftCheck.addStepDependency(approval);
+    return [review, approval, driftCheck];
   }
-}
-
-function approvalComment(stage: StageConfig, bake: BakeTimer | undefined): string {
-  const baked = bake ? `, baked for ${bake.minutes} minutes` : '';
-  return `Deploy to ${stage.stageName} (${stage.account}, ${stage.region})? The previous stages passed their integration tests${baked}.`;
-}
-
-/** Denies sts:AssumeRole on any role outside the given accounts. */
-function onlyAssumeRolesIn(accounts: readonly string[]): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid: 'AssumeRolesOnlyInPipelineAccounts',
-    effect: iam.Effect.DENY,
-    actions: ['sts:AssumeRole'],
-    notResources: accounts.map((account) => `arn:${Aws.PARTITION}:iam::${account}:role/*`),
-  });
-}
-
-/**
- * Tightens the CDK-generated parts of ConfirmPermissionsBroadening:
- * - its CodeBuild project may assume any CDK deploy role in any account (a tag condition on `Resource: *`); it only
- *   needs the roles of the accounts this pipeline deploys to, so everything else is denied;
- * - its auto-approve function gets AWSLambdaBasicExecutionRole (logs on every log group); instead it writes to one
- *   encrypted log group with a retention, and may write nowhere else;
- * - its CodeBuild project logs, like every other project of the pipeline, to the encrypted build log group.
- */
-function hardenSecurityCheck(
-  pipeline: CodePipeline,
-  config: AppConfig,
-  buildLogs: logs.ILogGroup,
-  approverLogs: logs.ILogGroup,
-): void {
-  const check = pipeline.node.tryFindChild('PipelinesSecurityCheck') as
-    | { cdkDiffProject?: codebuild.Project; preApproveLambda?: lambda.Function }
-    | undefined;
-  const diffProject = check?.cdkDiffProject;
-  if (diffProject) {
-    diffProject.addToRolePolicy(onlyAssumeRolesIn(config.stages.map((s) => s.account)));
-    (diffProject.node.defaultChild as codebuild.CfnProject).logsConfig = {
-      cloudWatchLogs: { status: 'ENABLED', groupName: buildLogs.logGroupName },
-    };
-    buildLogs.grantWrite(diffProject);
-  }
-  const approver = check?.preApproveLambda;
-  if (!approver?.role) return;
-  (approver.role.node.defaultChild as iam.CfnRole).managedPolicyArns = [];
-  (approver.node.defaultChild as lambda.CfnFunction).loggingConfig = { logGroup: approverLogs.logGroupName };
-  approverLogs.grantWrite(approver.role);
 }

@@ -1,6 +1,7 @@
-import { Aws, DefaultStackSynthesizer } from 'aws-cdk-lib';
+import { Aws, DefaultStackSynthesizer, Lazy } from 'aws-cdk-lib';
 import type { BuildSpec } from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { CodeBuildStep, type IFileSetProducer } from 'aws-cdk-lib/pipelines';
 import { INTEG_ENV } from '../config/names.ts';
 import type { ProcessorStage } from '../stages/processor-stage.ts';
@@ -82,6 +83,75 @@ export function driftCheckStep(id: string, stage: ProcessorStage, input: IFileSe
         sid: 'AssumeStageLookupRole',
         actions: ['sts:AssumeRole'],
         resources: [roleArn],
+      }),
+    ],
+  });
+}
+
+/** Where the review step writes its files inside the build (the rendering, summary and review URL). */
+export const CHANGE_REVIEW_DIR = 'change-review';
+
+export interface ChangeSetReviewStepProps {
+  /** The repository checkout the review tool runs from. */
+  readonly input: IFileSetProducer;
+  /**
+   * The bucket the rendering goes to (encrypted, as the approver reads it through the review link): the
+   * pipeline's artifact bucket, which exists only once the pipeline is built, hence a function.
+   */
+  readonly reviewBucket: () => s3.IBucket;
+}
+
+/**
+ * Renders the stage's change set for the approver (tools/review-change-set.ts) between its creation and the
+ * manual approval, and fails on a stateful replacement the stage's config does not allow. Exports SUMMARY (the
+ * approval comment) and REVIEW_URL (the approval's review link). Reads the change set as the stage account's
+ * lookup role; writes only under `change-reviews/<stage>/` of the review bucket.
+ */
+export function changeSetReviewStep(
+  id: string,
+  stage: ProcessorStage,
+  props: ChangeSetReviewStepProps,
+): CodeBuildStep {
+  const { stageName, region } = stage.config;
+  const roleArn = lookupRoleArn(stage);
+  const prefix = `change-reviews/${stageName}`;
+  const bucketName = Lazy.string({ produce: () => props.reviewBucket().bucketName });
+  const bucketArn = Lazy.string({ produce: () => props.reviewBucket().bucketArn });
+  const keyArn = Lazy.string({
+    produce: () => {
+      const key = props.reviewBucket().encryptionKey;
+      if (!key) throw new Error('changeSetReviewStep: the review bucket must be KMS-encrypted');
+      return key.keyArn;
+    },
+  });
+  return new CodeBuildStep(id, {
+    input: props.input,
+    commands: [
+      NPM_CI,
+      REQUIRE_NODE_24,
+      `npm run review-change-set -- --stage ${stageName} --stack-name ${stage.stack.stackName} --region ${region} --role-arn ${roleArn} --out ${CHANGE_REVIEW_DIR} --upload "s3://$REVIEW_BUCKET/${prefix}/$PIPELINE_EXECUTION_ID" --kms-key-id "$REVIEW_KEY_ARN"`,
+      `export SUMMARY="$(cat ${CHANGE_REVIEW_DIR}/summary.txt)" REVIEW_URL="$(cat ${CHANGE_REVIEW_DIR}/review-url.txt)"`,
+    ],
+    env: {
+      REVIEW_BUCKET: bucketName,
+      REVIEW_KEY_ARN: keyArn,
+      PIPELINE_EXECUTION_ID: '#{codepipeline.PipelineExecutionId}',
+    },
+    rolePolicyStatements: [
+      new iam.PolicyStatement({
+        sid: 'ReadChangeSetAsLookupRole',
+        actions: ['sts:AssumeRole'],
+        resources: [roleArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteChangeReview',
+        actions: ['s3:PutObject'],
+        resources: [`${bucketArn}/${prefix}/*`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'EncryptChangeReview',
+        actions: ['kms:GenerateDataKey'],
+        resources: [keyArn],
       }),
     ],
   });

@@ -1,7 +1,7 @@
 import { type CfnOutput, Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ProcessorStack } from '../app-stack/processor-stack.ts';
-import { type OutputName, processorStackName } from '../config/names.ts';
+import { healthAlarmName, type OutputName, processorStackName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 
 export interface ProcessorStageProps extends Omit<StageProps, 'env'> {
@@ -23,6 +23,10 @@ export class ProcessorStage extends Stage {
   readonly outputs: Record<OutputName, CfnOutput>;
   /** ARN of the integration-test role as a literal the pipeline's CodeBuild role may assume, and nothing else. */
   readonly integTestRoleArn: string;
+  /** ARN of the role the pipeline's stage conditions read the health alarm as (a literal, like the one above). */
+  readonly alarmGateRoleArn: string;
+  /** Name of the stage's health alarm, which the pipeline's stage conditions watch. */
+  readonly healthAlarmName: string;
 
   constructor(scope: Construct, id: string, props: ProcessorStageProps) {
     const { config, project, ...stageProps } = props;
@@ -33,5 +37,7 @@ export class ProcessorStage extends Stage {
     this.stack = new ProcessorStack(this, 'Processor', { config, project, stackName });
     this.outputs = this.stack.outputs;
     this.integTestRoleArn = this.stack.integTestRole.crossAccountRoleArn;
+    this.alarmGateRoleArn = this.stack.alarmGateRole.crossAccountRoleArn;
+    this.healthAlarmName = healthAlarmName(project, config.stageName);
   }
 }

@@ -81,7 +81,7 @@ describe('the whole app, with only the repository defaults', () => {
     expect(report.pluginReports).toEqual([]);
   });
 
-  it('has no bake step by default (prodBakeMinutes 0 in cdk.json)', () => {
+  it('gates prod on a review and an approval, with no bake timer (stage conditions bake instead)', () => {
     const template = assembly.getStackByName('s3-object-processor-pipeline').template as {
       Resources: Record<
         string,
@@ -90,8 +90,8 @@ describe('the whole app, with only the repository defaults', () => {
     };
     const pipeline = Object.values(template.Resources).find((r) => r.Type === 'AWS::CodePipeline::Pipeline');
     const prod = pipeline?.Properties.Stages?.find((s) => s.Name === 'Prod');
-    expect(prod?.Actions.map((a) => a.Name)).not.toContain('BakeTime');
-    expect(prod?.Actions.map((a) => a.Name)).toContain('ApproveDeploy');
+    expect(prod?.Actions.map((a) => a.Name)).toContain('s3-object-processor-prod-processor.ReviewChangeSet');
+    expect(prod?.Actions.map((a) => a.Name)).toContain('s3-object-processor-prod-processor.ApproveDeploy');
     expect(Object.values(template.Resources).some((r) => r.Type === 'AWS::StepFunctions::StateMachine')).toBe(
       false,
     );

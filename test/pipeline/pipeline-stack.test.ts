@@ -13,11 +13,10 @@ import {
   OUTPUT_KEYS,
   PIPELINE_ACTIONS,
   PIPELINE_STAGES,
-  postDeployTestAction,
-  stackDeployActions,
+  stageActions,
   stageId,
 } from '../../lib/config/names.ts';
-import type { AppConfig } from '../../lib/config/stage-config.ts';
+import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
 import { ASSET_PUBLISHER } from '../../lib/pipeline/asset-publishing.ts';
 import { BUILD_IMAGE, NPM_CACHE_PATH } from '../../lib/pipeline/build-environment.ts';
 import { pipelineAcknowledgements } from '../../lib/pipeline/nag-acknowledgements.ts';
@@ -189,54 +188,163 @@ describe('pipeline shape', () => {
     },
   );
 
-  it('prod: bake, permissions-broadening check, manual approval and drift check all run before the deploy; smoke test after', () => {
-    const names = [...stage('Prod').Actions].sort((a, b) => a.RunOrder - b.RunOrder).map((a) => a.Name);
-    const prodStack = `${config.project}-prod-processor`;
-    expect(names).toEqual([
-      'BakeTime',
-      'PermissionsBroadening.Check',
-      'PermissionsBroadening.Confirm',
-      'ApproveDeploy',
-      'DriftCheck',
-      `${prodStack}.Prepare`,
-      `${prodStack}.Deploy`,
-      'SmokeTest',
+  it('prod: change set, its review, the manual approval and the drift check, in that order, before the change set executes; smoke test after', () => {
+    const prod = config.stages.find((c) => c.isProduction);
+    if (!prod) throw new Error('no production stage');
+    const names = stageActions(config.project, prod);
+    const ordered = [...stage('Prod').Actions].sort((a, b) => a.RunOrder - b.RunOrder).map((a) => a.Name);
+    expect(ordered).toEqual([
+      names.prepare,
+      names.review,
+      names.approval,
+      names.driftCheck,
+      names.deploy,
+      names.tests,
     ]);
     const runOrders = stage('Prod').Actions.map((a) => a.RunOrder);
     expect(new Set(runOrders).size).toBe(runOrders.length);
-    expect(action('Prod', 'ApproveDeploy').ActionTypeId).toMatchObject({
-      Category: 'Approval',
-      Provider: 'Manual',
-    });
     const approvals = stage('Prod').Actions.filter((a) => a.ActionTypeId.Provider === 'Manual');
-    const firstDeploy = Math.min(
-      ...stage('Prod')
-        .Actions.filter((a) => a.ActionTypeId.Provider === 'CloudFormation')
-        .map((a) => a.RunOrder),
-    );
-    expect(approvals.length).toBe(2);
-    for (const approval of approvals) expect(approval.RunOrder).toBeLessThan(firstDeploy);
-    // Non-production stages need no person.
+    expect(approvals.map((a) => a.Name)).toEqual([names.approval]);
+    // Non-production stages need no person, and have no change set to review.
     for (const name of ['Dev', 'Staging']) {
       expect(stage(name).Actions.some((a) => a.ActionTypeId.Provider === 'Manual')).toBe(false);
+      expect(stage(name).Actions.some((a) => a.Name.endsWith('ReviewChangeSet'))).toBe(false);
+    }
+    // No bake timer and no permissions-broadening check any more: stage conditions and the review replace them.
+    expect(ofType('AWS::StepFunctions::StateMachine')).toEqual([]);
+    expect(ofType('AWS::Lambda::Function')).toEqual([]);
+  });
+
+  it("prod approval: carries the review's summary and links to its rendering, from the review action's namespace", () => {
+    const prod = config.stages.find((c) => c.isProduction);
+    if (!prod) throw new Error('no production stage');
+    const names = stageActions(config.project, prod);
+    const review = action('Prod', names.review ?? '');
+    const approval = action('Prod', names.approval ?? '');
+    const namespace = (review as Action & { Namespace?: string }).Namespace;
+    expect(namespace).toBeDefined();
+    expect(approval.Configuration.CustomData).toContain(`#{${namespace}.SUMMARY}`);
+    expect(approval.Configuration.ExternalEntityLink).toBe(`#{${namespace}.REVIEW_URL}`);
+    const spec = buildSpecOf(projectOf(review));
+    expect(spec.env['exported-variables'].sort()).toEqual(['REVIEW_URL', 'SUMMARY']);
+    const lookupRole = `arn:<AWS::Partition>:iam::${prod.account}:role/cdk-hnb659fds-lookup-role-${prod.account}-${prod.region}`;
+    expect(spec.phases.build.commands.join('\n')).toContain(
+      `npm run review-change-set -- --stage prod --stack-name ${config.project}-prod-processor --region ${prod.region} --role-arn ${lookupRole} --out change-review --upload "s3://$REVIEW_BUCKET/change-reviews/prod/$PIPELINE_EXECUTION_ID"`,
+    );
+    // The review reads as the lookup role and writes only its own prefix of the artifact bucket.
+    const statements = statementsOfProjectRole(projectOf(review));
+    const assume = statements.filter((st) => asArray(st.Action).includes('sts:AssumeRole'));
+    expect(assume.map((st) => joinLiteral(st.Resource))).toEqual([lookupRole]);
+    const put = statements.find((st) => st.Sid === 'WriteChangeReview');
+    const bucketId = stack.getLogicalId(
+      stack.pipeline.pipeline.artifactBucket.node.defaultChild as CfnElement,
+    );
+    expect(put?.Resource).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/change-reviews/prod/*']],
+    });
+  });
+});
+
+describe('stage conditions', () => {
+  type Conditions = { Conditions?: { Result: string; Rules: Json[] }[]; Result?: string };
+  const conditionsOf = (name: string) => {
+    const s = stage(name) as PipelineStage & {
+      BeforeEntry?: Conditions;
+      OnSuccess?: Conditions;
+      OnFailure?: Conditions;
+    };
+    return { beforeEntry: s.BeforeEntry, onSuccess: s.OnSuccess, onFailure: s.OnFailure };
+  };
+  const ruleOf = (watched: (typeof config.stages)[number], waitMinutes?: number) => ({
+    RuleTypeId: { Category: 'Rule', Owner: 'AWS', Provider: 'CloudWatchAlarm', Version: '1' },
+    Configuration: {
+      AlarmName: `${config.project}-${watched.stageName}-health`,
+      AlarmStates: 'ALARM',
+      ...(waitMinutes ? { WaitTime: String(waitMinutes) } : {}),
+    },
+    Region: watched.region,
+  });
+  const gateRole = (watched: (typeof config.stages)[number]) =>
+    `arn:<AWS::Partition>:iam::${watched.account}:role/${config.project}-${watched.stageName}-processor-alarm-gate`;
+
+  it('enter staging and prod only while the previous and their own health alarms are not in ALARM', () => {
+    const [dev, staging, prod] = config.stages as [StageConfig, StageConfig, StageConfig];
+    expect(conditionsOf('Dev').beforeEntry).toBeUndefined();
+    for (const [name, previous, own] of [
+      ['Staging', dev, staging],
+      ['Prod', staging, prod],
+    ] as const) {
+      const entry = conditionsOf(name).beforeEntry?.Conditions ?? [];
+      expect(entry).toHaveLength(1);
+      expect(entry[0]?.Result).toBe('FAIL');
+      expect(entry[0]?.Rules).toEqual([
+        expect.objectContaining(ruleOf(previous)),
+        expect.objectContaining(ruleOf(own)),
+      ]);
+      expect(entry[0]?.Rules.map((r) => joinLiteral(r.RoleArn))).toEqual([gateRole(previous), gateRole(own)]);
     }
   });
 
-  it('bakes with a Step Functions wait of the configured length (no CodeBuild minutes)', () => {
-    const bake = action('Prod', 'BakeTime');
-    expect(bake.ActionTypeId.Provider).toBe('StepFunctions');
-    const [[, machine]] = ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
-    const definition = JSON.parse(machine.Properties.DefinitionString);
-    expect(definition.States.Bake).toMatchObject({ Type: 'Wait', Seconds: BAKE_MINUTES * 60 });
-    const [[pipelineId, pipelineResource]] = ofType('AWS::CodePipeline::Pipeline') as [
-      [string, Resource & { DependsOn?: string[] }],
-    ];
-    expect(pipelineResource.DependsOn, pipelineId).toContain(
-      stack.getLogicalId(stack.bakeTimer?.stateMachine.node.defaultChild as CfnElement),
-    );
-    expect(joinLiteral(bake.Configuration.StateMachineArn)).toBe(
-      `arn:<AWS::Partition>:states:${config.pipeline.region}:${config.pipeline.account}:stateMachine:${machine.Properties.StateMachineName}`,
-    );
+  it('bake each rolling-back stage on its health alarm for its bake time, then roll back on alarm or failure', () => {
+    const [dev, staging, prod] = config.stages as [StageConfig, StageConfig, StageConfig];
+    expect(staging.deployment.bakeMinutes).toBe(BAKE_MINUTES);
+    expect(conditionsOf('Dev')).toEqual({
+      beforeEntry: undefined,
+      onSuccess: undefined,
+      onFailure: undefined,
+    });
+    expect(dev.deployment.rollbackOnFailure).toBe(false);
+    for (const [name, own] of [
+      ['Staging', staging],
+      ['Prod', prod],
+    ] as const) {
+      const { onSuccess, onFailure } = conditionsOf(name);
+      expect(onSuccess?.Conditions).toEqual([
+        { Result: 'ROLLBACK', Rules: [expect.objectContaining(ruleOf(own, own.deployment.bakeMinutes))] },
+      ]);
+      expect(onFailure).toEqual({ Result: 'ROLLBACK' });
+    }
+  });
+
+  it("let the pipeline role assume exactly the stages' alarm-gate roles, each of which reads one alarm", () => {
+    const pipelineRoleId = stack.getLogicalId(stack.pipeline.pipeline.role.node.defaultChild as CfnElement);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === pipelineRoleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+    const gate = statements.find((st) => st.Sid === 'ReadStageHealthAlarms');
+    expect(asArray(gate?.Resource).map(joinLiteral).sort()).toEqual(config.stages.map(gateRole).sort());
+    for (const deployed of stack.stages) {
+      const template = Template.fromStack(deployed.stack);
+      const roles = Object.values(
+        template.findResources('AWS::IAM::Role', {
+          Properties: { RoleName: `${config.project}-${deployed.config.stageName}-processor-alarm-gate` },
+        }),
+      ) as Resource[];
+      expect(roles).toHaveLength(1);
+      const trust = roles[0]?.Properties.AssumeRolePolicyDocument.Statement as Json[];
+      expect(trust.map((st) => joinLiteral(st.Principal.AWS))).toEqual([
+        `arn:<AWS::Partition>:iam::${config.pipeline.account}:root`,
+      ]);
+      template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+        AlarmName: `${config.project}-${deployed.config.stageName}-health`,
+      });
+    }
+  });
+
+  it('keep rollback on failure, and nothing else, with alarmGates off', () => {
+    const app = new App({
+      outdir: mkdtempSync(path.join(tmpdir(), 'pipeline-gates-')),
+      context: { 'aws:cdk:bundling-stacks': [] },
+    });
+    const ungated = new PipelineStack(app, 'Ungated', {
+      config: loadAppConfig({ pipeline: { alarmGates: false } }),
+    });
+    const [, cfn] = Object.entries(
+      Template.fromStack(ungated).toJSON().Resources as Record<string, Resource>,
+    ).find(([, r]) => r.Type === 'AWS::CodePipeline::Pipeline') as [string, Resource];
+    const stages = cfn.Properties.Stages as (PipelineStage & Record<string, unknown>)[];
+    expect(stages.filter((st) => st.BeforeEntry || st.OnSuccess)).toEqual([]);
+    expect(stages.filter((st) => st.OnFailure).map((st) => st.Name)).toEqual(['Staging', 'Prod']);
   });
 });
 
@@ -325,7 +433,7 @@ describe('drift checks', () => {
     (name) => {
       const s = config.stages.find((c) => c.stageName === name.toLowerCase());
       if (!s) throw new Error(`no stage config for ${name}`);
-      const project = projectOf(action(name, 'DriftCheck'));
+      const project = projectOf(action(name, stageActions(config.project, s).driftCheck));
       const lookupRole = `arn:<AWS::Partition>:iam::${s.account}:role/cdk-hnb659fds-lookup-role-${s.account}-${s.region}`;
       expect(buildSpecOf(project).phases.build.commands).toContain(
         `npm run drift-check -- --stack-name ${config.project}-${s.stageName}-processor --region ${s.region} --role-arn ${lookupRole}`,
@@ -356,9 +464,8 @@ describe('build environment', () => {
     for (const [, project] of projects) expect(project.Properties.Environment.PrivilegedMode).toBe(false);
   });
 
-  it('builds on the ARM image with the npm cache in S3, except the CDK-internal security check', () => {
-    const ours = ofType('AWS::CodeBuild::Project').filter(([id]) => !id.includes('SecurityCheck'));
-    for (const [, project] of ours) {
+  it('builds every project on the ARM image with the npm cache in S3', () => {
+    for (const [, project] of ofType('AWS::CodeBuild::Project')) {
       expect(project.Properties.Environment).toMatchObject({
         Image: BUILD_IMAGE.imageId,
         Type: 'ARM_CONTAINER',
@@ -431,26 +538,6 @@ describe('least privilege across accounts', () => {
   it("attaches no AWS managed policy to any role (CDK's auto-approve function included)", () => {
     for (const [id, role] of ofType('AWS::IAM::Role'))
       expect(role.Properties.ManagedPolicyArns ?? [], id).toEqual([]);
-  });
-
-  it("logs the security check's auto-approve function to one encrypted log group, the only one it may write", () => {
-    const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(1);
-    const [fnId, fn] = functions[0] as [string, Resource];
-    expect(fnId).toMatch(/AutoApprove/);
-    const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
-    expect(resources[logGroupId]?.Properties).toMatchObject({
-      KmsKeyId: expect.anything(),
-      RetentionInDays: 90,
-    });
-    const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
-    const logsStatements = ofType('AWS::IAM::Policy')
-      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
-      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[])
-      .filter((st) => asArray(st.Action).some((a: string) => a.startsWith('logs:')));
-    expect(logsStatements).toEqual([
-      expect.objectContaining({ Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } }),
-    ]);
   });
 
   it("bucket policies grant cross-account access only to the stages' deploy roles", () => {
@@ -582,17 +669,10 @@ describe('names the promotions tool reads history by', () => {
     ]);
     for (const s of config.stages) {
       const names = stage(stageId(s.stageName)).Actions.map((a) => a.Name);
-      const { prepare, deploy } = stackDeployActions(config.project, s);
-      expect(names).toEqual(
-        expect.arrayContaining([PIPELINE_ACTIONS.driftCheck, prepare, deploy, postDeployTestAction(s)]),
-      );
-      expect(names.includes(PIPELINE_ACTIONS.approveDeploy)).toBe(s.isProduction);
+      const expected = Object.values(stageActions(config.project, s));
+      expect(names.sort()).toEqual(expected.sort());
     }
     expect(action('Build', PIPELINE_ACTIONS.synth)).toBeDefined();
     expect(action('UpdatePipeline', PIPELINE_ACTIONS.selfMutate)).toBeDefined();
-    expect(action('Prod', PIPELINE_ACTIONS.bakeTime)).toBeDefined();
-    expect(action('Prod', `${PIPELINE_ACTIONS.permissionsBroadening}.Confirm`).ActionTypeId.Category).toBe(
-      'Approval',
-    );
   });
 });

@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BakeTimer } from '../../lib/pipeline/bake-step.ts';
 import { REQUIRE_NODE_24 } from '../../lib/pipeline/build-environment.ts';
 import { loadPostDeployBuildSpec } from '../../lib/pipeline/post-deploy-buildspec.ts';
 
@@ -44,14 +43,5 @@ describe('loadPostDeployBuildSpec', () => {
   ])('rejects a buildspec with %s, naming the file', (_what, text, message) => {
     const p = file(`${message.length}.yml`, text);
     expect(() => loadPostDeployBuildSpec(p)).toThrow(`${p}: ${message}`);
-  });
-});
-
-describe('BakeTimer', () => {
-  it.each([0, 1441, 2.5])('rejects %s minutes', (minutes) => {
-    const stack = new Stack(new App(), 'S');
-    expect(() => new BakeTimer(stack, 'Bake', { minutes, stateMachineName: 'x' })).toThrow(
-      /minutes must be an integer in 1\.\.1440/,
-    );
   });
 });

@@ -5,6 +5,7 @@
  * figures against values worked out by hand.
  */
 import type { ActionExecutionDetail, StageState } from '@aws-sdk/client-codepipeline';
+import { PIPELINE_ACTIONS } from '../../lib/config/names.ts';
 import { type Execution, type PipelineHistory, startOf, time } from './pipeline-history.ts';
 
 /** A deploy stage of the pipeline and the actions that tell what happened in it. */
@@ -424,7 +425,7 @@ export function describeExecution(
         action: failed.actionName,
         ...(failed.updatedBy ? { by: failed.updatedBy } : {}),
         ...(failed.lastUpdateTime ? { at: failed.lastUpdateTime } : {}),
-        text: `rejected at ${failed.stageName}.${failed.actionName} by ${principal(failed.updatedBy)}${summary ? `: "${summary}"` : ''}${undone}`,
+        text: `rejected at ${actionLabel(failed.stageName, failed.actionName)} by ${principal(failed.updatedBy)}${summary ? `: "${summary}"` : ''}${undone}`,
       };
     } else {
       outcome = {
@@ -433,7 +434,7 @@ export function describeExecution(
         stage: failed?.stageName ?? reached,
         ...(failed?.actionName ? { action: failed.actionName } : {}),
         text: failed
-          ? `failed at ${failed.stageName}.${failed.actionName}: ${failureText(failed)}${undone}`
+          ? `failed at ${actionLabel(failed.stageName, failed.actionName)}: ${failureText(failed)}${undone}`
           : `failed: ${execution.summary?.statusSummary ?? 'no failed action was read'}${undone}`,
       };
     }
@@ -514,7 +515,7 @@ function inProgress(
       kind: 'in-progress',
       stage: running.stageName,
       action: running.actionName,
-      text: `in progress: ${what} ${running.stageName}.${running.actionName}${since}`,
+      text: `in progress: ${what} ${actionLabel(running.stageName, running.actionName)}${since}`,
     };
   }
   // Between stages: waiting to enter the next one (busy, or its transition is disabled).
@@ -684,4 +685,15 @@ export function oneLine(text: string, width: number): string {
 
 export function isoMinute(date: Date): string {
   return `${date.toISOString().slice(0, 16)}Z`;
+}
+
+/**
+ * `<stage>.<action>` for a person. Steps CDK Pipelines runs between a change set's creation and its execution
+ * are named `<stack name>.<step id>`; they read as `Prod.ApproveDeploy`, the way the pipeline stack names them.
+ */
+export function actionLabel(stageName: string | undefined, actionName: string | undefined): string {
+  const steps: readonly string[] = Object.values(PIPELINE_ACTIONS);
+  const step = actionName?.slice(actionName.lastIndexOf('.') + 1);
+  const label = step !== undefined && steps.includes(step) ? step : actionName;
+  return `${stageName}.${label}`;
 }
