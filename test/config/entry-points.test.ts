@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/config/resolve.ts';
+import { copyRepository } from '../support/repo-copy.ts';
 
 /**
  * The seam between `cdk synth` and everything else that needs a stage's stack name or region: a user sets their
@@ -40,22 +40,8 @@ let server: Server;
 let endpoint: string;
 const requests: CapturedRequest[] = [];
 
-/** A copy of the sources with the user's cdk.json, sharing node_modules. */
-function copyRepository(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'entry-points-'));
-  const skipped = new Set(['node_modules', '.git', 'cdk.out', 'cdk.json', 'cdk.context.json', 'sbom']);
-  for (const entry of readdirSync(PROJECT_ROOT).filter((e) => !skipped.has(e))) {
-    cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
-  }
-  symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  const cdkJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8'));
-  cdkJson.context = { ...cdkJson.context, ...CUSTOM };
-  writeFileSync(path.join(dir, 'cdk.json'), JSON.stringify(cdkJson, null, 2));
-  return dir;
-}
-
 beforeAll(async () => {
-  copy = copyRepository();
+  copy = copyRepository('entry-points-', CUSTOM);
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => {
