@@ -7,9 +7,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProcessorBundle } from '../../bench/lib/bundle.ts';
 import { PROJECT_ROOT } from '../../lib/config/resolve.ts';
+import { APP_POLICY, FUNCTION_POLICY } from '../../tools/lib/license-policy.ts';
 import { packageRootOf, readInstalledPackage, readLockfile } from '../../tools/lib/npm-packages.ts';
 import { validateSbom } from '../../tools/lib/sbom-builder.ts';
 import { SBOM_FILES } from '../../tools/lib/sbom-files.ts';
+import { checkSbom, licenses } from '../../tools/licenses.ts';
 import { SYNTH_DIR_PREFIX, sbom } from '../../tools/sbom.ts';
 import { captureIo } from './helpers.ts';
 
@@ -186,6 +188,14 @@ describe('both SBOMs', () => {
     const errors = await validateSbom(JSON.stringify(broken));
     expect(errors).not.toBeNull();
     expect(JSON.stringify(errors)).toMatch(/type|pattern/);
+  });
+
+  it('pass the license gate: the real bundle and the real app are within the reviewed policy', async () => {
+    expect(checkSbom(path.join(out, SBOM_FILES.function), FUNCTION_POLICY).violations).toEqual([]);
+    expect(checkSbom(path.join(out, SBOM_FILES.app), APP_POLICY).violations).toEqual([]);
+    const io = captureIo();
+    expect(await licenses(['--sbom', out], io)).toBe(0);
+    expect(io.text()).toMatch(/^function bundle: \d+ components; licenses: .*Apache-2.0/m);
   });
 
   it('leave no temporary cloud assembly in the project', () => {
