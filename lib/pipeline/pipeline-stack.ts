@@ -24,6 +24,7 @@ import { acknowledgePipelineFindings } from './nag-acknowledgements.ts';
 import { PipelineNotifications } from './pipeline-notifications.ts';
 import { loadPostDeployBuildSpec } from './post-deploy-buildspec.ts';
 import { driftCheckStep, postDeployTestStep } from './stage-steps.ts';
+import { publishSboms, SUPPLY_CHAIN_GATE_COMMANDS } from './supply-chain-gates.ts';
 
 /** The CDK CLI the pipeline runs for self-mutation and asset publishing: the version package.json pins. */
 export const CDK_CLI_VERSION = '2.1148.1';
@@ -34,6 +35,7 @@ export const CDK_ASSETS_VERSION = '4.7.3';
 export const SYNTH_COMMANDS = [
   NPM_CI,
   REQUIRE_NODE_24,
+  ...SUPPLY_CHAIN_GATE_COMMANDS,
   'npm run lint',
   'npm run typecheck',
   'npm test',
@@ -48,8 +50,8 @@ export interface PipelineStackProps extends Omit<StackProps, 'env'> {
 }
 
 /**
- * The delivery pipeline, in the tooling account: source (push to the branch) -> synth (lint, typecheck, tests,
- * cdk synth) -> self-mutation -> one CodePipeline stage per configured stage, in promotion order. Every stage is
+ * The delivery pipeline, in the tooling account: source (push to the branch) -> synth (supply-chain gates, lint,
+ * typecheck, tests, cdk synth) -> self-mutation -> one CodePipeline stage per configured stage, in promotion order. Every stage is
  * drift-checked before its deploy and tested after it; production additionally waits out the bake time, checks
  * for broadened permissions and needs a person's approval before its deploy, and runs the smoke test after.
  */
@@ -95,11 +97,13 @@ export class PipelineStack extends Stack {
         buildEnvironment: { computeType: codebuild.ComputeType.MEDIUM },
         timeout: Duration.minutes(45),
       },
-      synth: new CodeBuildStep('Synth', {
-        input: source,
-        commands: SYNTH_COMMANDS,
-        primaryOutputDirectory: 'cdk.out',
-      }),
+      synth: publishSboms(
+        new CodeBuildStep('Synth', {
+          input: source,
+          commands: SYNTH_COMMANDS,
+          primaryOutputDirectory: 'cdk.out',
+        }),
+      ),
     });
 
     const buildSpec = postDeployBuildSpec ?? loadPostDeployBuildSpec();
