@@ -192,7 +192,14 @@ export async function sbom(argv: readonly string[], io: Io, deps: SbomDeps = {})
       2,
     );
   }
-  mkdirSync(outDir, { recursive: true });
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (error) {
+    throw new ToolError(
+      `--out ${args.out}: cannot create ${outDir} (${(error as NodeJS.ErrnoException).code})`,
+      2,
+    );
+  }
 
   // The app runs in a child process; the stage synth below runs meanwhile in this one.
   io.progress(`recording the packages the CDK app loads (${SBOM_FILES.app})...`);

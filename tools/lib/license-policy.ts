@@ -11,7 +11,7 @@
  * - the CDK app runs at synth, in the pipeline and on developer machines, and only its output (CloudFormation
  *   templates) is deployed; nothing of it is redistributed, so file-level copyleft and the newer permissive
  *   licenses some build libraries use are acceptable there too.
- * Strong copyleft (GPL, AGPL, LGPL) is in neither list: its obligations follow the code into whatever links it.
+ * The GPL family (GPL, LGPL, AGPL) is in neither list: its obligations follow the code into what links it.
  */
 
 /** Allowed SPDX license identifiers, each with the reason it is acceptable. */
