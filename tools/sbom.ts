@@ -2,7 +2,7 @@
  * Software bills of materials (CycloneDX JSON) of what this project ships and what builds it:
  * - function.cdx.json: the third-party packages inside the Lambda function's code asset, read from the asset a
  *   synthesized stage deploys (its source map names every file esbuild put into the bundle);
- * - app.cdx.json: the packages whose code the CDK app loads while it synthesizes (cdk.json's app, run as the CLI
+ * - app.cdx.json: the packages whose code the CDK app loads while it synthesizes (the app of cdk.json, run as the CLI
  *   runs it).
  * The license gate (`npm run licenses`) and the pipeline's build artifact read these files.
  */
@@ -26,7 +26,7 @@ export const SBOM_HELP = `Usage: npm run sbom -- [options]
 Writes two CycloneDX ${SPEC_VERSION} JSON documents, validated against the CycloneDX schema:
   function.cdx.json  the third-party packages inside the Lambda function's code asset, as a synthesized stage
                      deploys it (from the bundle's source map), with the bundle's SHA-256 and SHA-512
-  app.cdx.json       the packages whose code the CDK app loads while it synthesizes (cdk.json's app, run once
+  app.cdx.json       the packages whose code the CDK app loads while it synthesizes (the app of cdk.json, run once
                      the way \`cdk synth\` runs it)
 Each component has name, version, license (from its package.json), purl and the tarball hash of
 package-lock.json. \`npm run licenses\` checks them against the license policy.

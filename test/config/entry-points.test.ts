@@ -44,7 +44,9 @@ const requests: CapturedRequest[] = [];
 function copyRepository(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'entry-points-'));
   const skipped = new Set(['node_modules', '.git', 'cdk.out', 'cdk.json', 'cdk.context.json', 'sbom']);
-  for (const entry of readdirSync(PROJECT_ROOT).filter((e) => !skipped.has(e))) {
+  // `npm run sbom` synthesizes in a temporary .sbom-synth-* directory there, which may vanish mid-copy.
+  const copied = readdirSync(PROJECT_ROOT).filter((e) => !skipped.has(e) && !e.startsWith('.sbom-synth-'));
+  for (const entry of copied) {
     cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
   }
   symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');

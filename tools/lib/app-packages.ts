@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cdkJsonContext, PROJECT_ROOT } from '../../lib/config/resolve.ts';
+import { cdkAppCommand, cdkJsonContext, PROJECT_ROOT } from '../../lib/config/resolve.ts';
 import { ToolError } from './cli.ts';
 
 /**
- * The files of JavaScript code the CDK app loads while it synthesizes: `cdk.json`'s app command run the way the
+ * The files of JavaScript code the CDK app loads while it synthesizes: the app command of cdk.json, run the way the
  * CDK CLI runs it (a child process with the context in CDK_CONTEXT_JSON and the output directory in CDK_OUTDIR,
  * bundling included), with tools/lib/record-loaded-modules.ts preloaded to note every module it loads.
  *
@@ -26,14 +26,13 @@ export interface LoadedModules {
   readonly command: string;
 }
 
-/** The app command of cdk.json as [entry file], when it is `node <file>`; anything else is an error. */
+/** The CDK app's command and entry file, when the command is `node <file>`; anything else is an error. */
 export function cdkAppEntry(root: string = PROJECT_ROOT): { command: string; entry: string } {
-  const cdkJson = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { app?: unknown };
-  const command = String(cdkJson.app ?? '');
+  const command = cdkAppCommand(root) ?? '';
   const match = /^node\s+(\S+)$/.exec(command.trim());
   if (!match?.[1]) {
     throw new ToolError(
-      `cdk.json "app" is "${command}"; the SBOM can only record an app run as \`node <file>\``,
+      `the CDK app command (cdk.json "app") is "${command}"; the SBOM can only record an app run as \`node <file>\``,
     );
   }
   return { command, entry: path.resolve(root, match[1]) };

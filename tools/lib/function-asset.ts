@@ -10,7 +10,7 @@ import type { StageConfig } from '../../lib/config/stage-config.ts';
 import { ProcessorStage } from '../../lib/stages/processor-stage.ts';
 
 /**
- * One stage synthesized the way the pipeline synthesizes it (a ProcessorStage in an App, with cdk.json's context),
+ * One stage synthesized the way the pipeline synthesizes it (a ProcessorStage in an App, with the context of cdk.json),
  * and the processor function's code asset in its cloud assembly: the directory CDK zips and uploads, i.e. the
  * esbuild bundle, byte for byte, that the stage deploys. The local environment, the benchmarks and the SBOM all
  * read the function from here, so none of them can describe a bundle other than the deployed one.
