@@ -128,12 +128,15 @@ function synthOutputs(
   if (!synth) throw new Error('no Synth action in the Build stage');
   const project = pipelineTemplate.Resources[(synth.Configuration.ProjectName as { Ref: string }).Ref];
   if (!project) throw new Error('no CodeBuild project for the Synth action');
-  const secondary = (buildSpecOf(project).artifacts?.['secondary-artifacts'] ?? {}) as Record<
-    string,
-    { 'base-directory'?: string; files?: string | string[] }
-  >;
-  const outputs = (synth.OutputArtifacts ?? []).map(({ Name }) => {
-    const exported = secondary[Name];
+  type Exported = { 'base-directory'?: string; files?: string | string[] };
+  const artifacts = (buildSpecOf(project).artifacts ?? {}) as Exported & {
+    'secondary-artifacts'?: Record<string, Exported>;
+  };
+  const declared = synth.OutputArtifacts ?? [];
+  const outputs = declared.map(({ Name }) => {
+    // Several outputs are secondary artifacts, by name; a single one may be the buildspec's primary artifact.
+    const exported =
+      artifacts['secondary-artifacts']?.[Name] ?? (declared.length === 1 ? artifacts : undefined);
     if (!exported?.['base-directory'] || !asArray(exported.files ?? []).includes('**/*')) {
       throw new Error(`output artifact ${Name} of the Synth action is not exported by its buildspec`);
     }
