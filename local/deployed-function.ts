@@ -1,11 +1,9 @@
-import { join } from 'node:path';
-import { App, type CfnResource } from 'aws-cdk-lib';
-import { ASSET_RESOURCE_METADATA_ENABLED_CONTEXT } from 'aws-cdk-lib/cx-api';
-import { stageByName } from '../lib/config/app-config.ts';
-import { stageId } from '../lib/config/names.ts';
-import { cdkJsonContext, loadProjectConfig } from '../lib/config/resolve.ts';
 import type { StageConfig } from '../lib/config/stage-config.ts';
-import { ProcessorStage } from '../lib/stages/processor-stage.ts';
+import {
+  type SynthesizeStageOptions,
+  synthesizeProcessorStage,
+  type TemplateResource,
+} from '../tools/lib/function-asset.ts';
 
 /**
  * The processor exactly as a stage deploys it, read from that stage's synthesized CloudFormation: the code asset
@@ -51,52 +49,18 @@ export interface DeployedFunction {
 
 export type TemplateValue = string | { readonly Ref: string } | Readonly<Record<string, unknown>>;
 
-interface TemplateResource {
-  readonly Type: string;
-  readonly Properties?: Record<string, unknown>;
-  readonly Metadata?: Record<string, unknown>;
-}
-
-export interface SynthesizeOptions {
-  /** Stage to synthesize (one of the configured stages). */
-  readonly stageName: string;
-  /** Where the cloud assembly goes; the asset directory is inside it. */
-  readonly outdir: string;
-  /** Environment the settings are read from, as bin/ reads them. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-}
+export type SynthesizeOptions = SynthesizeStageOptions;
 
 /** Synthesizes the stage the way the pipeline does (a ProcessorStage in an App) and reads its processor. */
 export function synthesizeDeployedFunction(options: SynthesizeOptions): DeployedFunction {
-  const { config } = loadProjectConfig({ env: options.env ?? process.env, sandboxAccount: 'optional' });
-  const stage = stageByName(config, options.stageName);
-  // The CLI enables asset metadata by default; it names each resource's asset directory in the assembly.
-  const app = new App({
-    outdir: options.outdir,
-    context: { ...cdkJsonContext(), [ASSET_RESOURCE_METADATA_ENABLED_CONTEXT]: true },
-  });
-  const processorStage = new ProcessorStage(app, stageId(stage.stageName), {
-    config: stage,
-    project: config.project,
-  });
-  const stack = processorStage.stack;
-  const assembly = processorStage.synth();
-  const artifact = assembly.getStackArtifact(stack.artifactId);
-  const resources = (artifact.template as { Resources: Record<string, TemplateResource> }).Resources;
+  const synthesized = synthesizeProcessorStage(options);
+  const { stack, resources, logicalIdOf } = synthesized;
+  const functionId = synthesized.functionLogicalId;
+  const queueId = logicalIdOf(stack.processor.ingestQueue);
+  const tableLogicalId = logicalIdOf(stack.processor.table);
+  const bucketLogicalId = logicalIdOf(stack.processor.bucket);
 
-  const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
-    stack.getLogicalId(construct.node.defaultChild as CfnResource);
-  const functionId = logicalId(stack.processor.function);
-  const queueId = logicalId(stack.processor.ingestQueue);
-  const tableLogicalId = logicalId(stack.processor.table);
-  const bucketLogicalId = logicalId(stack.processor.bucket);
-
-  const fn = required(resources, functionId, 'AWS::Lambda::Function');
-  const props = fn.Properties ?? {};
-  const assetPath = fn.Metadata?.['aws:asset:path'];
-  if (typeof assetPath !== 'string')
-    throw new Error(`function ${functionId} has no code asset in the assembly`);
-
+  const props = required(resources, functionId, 'AWS::Lambda::Function').Properties ?? {};
   const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
   const mapping = mappings.find((r) => JSON.stringify(r.Properties?.EventSourceArn ?? '').includes(queueId));
   if (!mapping) throw new Error(`no event source mapping reads the ingest queue ${queueId}`);
@@ -106,10 +70,10 @@ export function synthesizeDeployedFunction(options: SynthesizeOptions): Deployed
   const redrive = queueProps.RedrivePolicy as { maxReceiveCount?: number } | undefined;
 
   return {
-    stage,
-    project: config.project,
+    stage: synthesized.stage,
+    project: synthesized.project,
     stackName: stack.stackName,
-    assetDir: join(assembly.directory, assetPath),
+    assetDir: synthesized.assetDir,
     handler: String(props.Handler),
     runtime: String(props.Runtime),
     timeoutSeconds: numberOf(props.Timeout, 3),

@@ -76,19 +76,28 @@ function asSandbox(stage: StageConfig, account: string | undefined, region: stri
  * does not run through the CLI reads it here. A missing cdk.json is an empty context (the documented defaults).
  */
 export function cdkJsonContext(root: string = PROJECT_ROOT): Record<string, unknown> {
-  const file = `${root.replace(/\/$/, '')}/cdk.json`;
-  if (!existsSync(file)) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError([`${file} is not valid JSON: ${(error as Error).message}`]);
-  }
+  const { file, parsed } = readCdkJson(root);
   const context = (parsed as { context?: unknown } | null)?.context ?? {};
   if (typeof context !== 'object' || context === null || Array.isArray(context)) {
     throw new ConfigError([`${file}: "context" must be an object`]);
   }
   return context as Record<string, unknown>;
+}
+
+/** cdk.json's `app`: the command the CDK CLI runs to synthesize (`node bin/app.ts`), if cdk.json sets one. */
+export function cdkAppCommand(root: string = PROJECT_ROOT): string | undefined {
+  const app = (readCdkJson(root).parsed as { app?: unknown } | null)?.app;
+  return typeof app === 'string' ? app : undefined;
+}
+
+function readCdkJson(root: string): { file: string; parsed: unknown } {
+  const file = `${root.replace(/\/$/, '')}/cdk.json`;
+  if (!existsSync(file)) return { file, parsed: {} };
+  try {
+    return { file, parsed: JSON.parse(readFileSync(file, 'utf8')) };
+  } catch (error) {
+    throw new ConfigError([`${file} is not valid JSON: ${(error as Error).message}`]);
+  }
 }
 
 export interface ProjectConfigOptions extends ResolveOptions {

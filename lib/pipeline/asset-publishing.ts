@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Stack, Stage } from 'aws-cdk-lib';
 import type { CodePipeline } from 'aws-cdk-lib/pipelines';
-import { buildSync } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from '../app-stack/processor-bundling.ts';
+import { PROJECT_ROOT } from '../config/resolve.ts';
 import { assetBuildSpecFiles } from './cdk-pipelines-internals.ts';
 
 /** Where, inside the cloud assembly, the synth puts the tools the pipeline's later actions run. */
@@ -36,24 +38,29 @@ export function publishAssetsWithPinnedLibrary(pipeline: CodePipeline): void {
   if (Stack.of(pipeline).bundlingRequired) bundleAssetPublisher(assemblyDir);
 }
 
-/** esbuild, the same one NodejsFunction uses: one self-contained ES module, no install step at publish time. */
+/**
+ * esbuild, the same binary NodejsFunction runs (as a process, like CDK does: the app does not load the bundler
+ * as a library): one self-contained ES module, so the Assets action installs nothing at publish time.
+ */
 export function bundleAssetPublisher(assemblyDir: string): string {
   const outfile = path.join(assemblyDir, ASSET_PUBLISHER);
   mkdirSync(path.dirname(outfile), { recursive: true });
-  buildSync({
-    entryPoints: [PUBLISHER_ENTRY],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: PUBLISHER_TARGET,
-    // The SDK and cdk-assets-lib have CommonJS corners that require() node built-ins at run time.
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    legalComments: 'eof',
-    logLevel: 'warning',
-  });
+  execFileSync(
+    path.join(PROJECT_ROOT, 'node_modules', '.bin', 'esbuild'),
+    [
+      PUBLISHER_ENTRY,
+      `--outfile=${outfile}`,
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      `--target=${PUBLISHER_TARGET}`,
+      // The SDK and cdk-assets-lib have CommonJS corners that require() node built-ins at run time.
+      `--banner:js=${ESM_REQUIRE_BANNER}`,
+      '--legal-comments=eof',
+      '--log-level=warning',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   return outfile;
 }
 

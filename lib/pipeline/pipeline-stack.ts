@@ -16,12 +16,14 @@ import { PipelineNotifications } from './pipeline-notifications.ts';
 import { loadPostDeployBuildSpec } from './post-deploy-buildspec.ts';
 import { applyStageConditions } from './stage-conditions.ts';
 import { changeSetReviewStep, driftCheckStep, postDeployTestStep } from './stage-steps.ts';
+import { publishSboms, SUPPLY_CHAIN_GATE_COMMANDS } from './supply-chain-gates.ts';
 import { CDK_CLI_VERSION } from './tool-versions.ts';
 
 /** The synth step's commands: every gate a release must pass, in the order a developer runs them. */
 export const SYNTH_COMMANDS = [
   NPM_CI,
   REQUIRE_NODE_24,
+  ...SUPPLY_CHAIN_GATE_COMMANDS,
   'npm run lint',
   'npm run typecheck',
   'npm test',
@@ -36,11 +38,12 @@ export interface PipelineStackProps extends Omit<StackProps, 'env'> {
 }
 
 /**
- * The delivery pipeline, in the tooling account: source (push to the branch) -> synth (lint, typecheck, tests,
- * cdk synth) -> self-mutation -> assets -> one CodePipeline stage per configured stage, in promotion order. Every
- * stage is drift-checked before its deploy and tested after it. A stage with `changeReview` (prod) renders its
- * change set for a person, who approves it before it executes. Stage conditions (stage-conditions.ts) keep
- * promotion out of alarming stages, bake each stage on its health alarm, and roll a failed stage back.
+ * The delivery pipeline, in the tooling account: source (push to the branch) -> synth (supply-chain gates, lint,
+ * typecheck, tests, cdk synth) -> self-mutation -> assets -> one CodePipeline stage per configured stage, in
+ * promotion order. Every stage is drift-checked before its deploy and tested after it. A stage with
+ * `changeReview` (prod) renders its change set for a person, who approves it before it executes. Stage conditions
+ * (stage-conditions.ts) keep promotion out of alarming stages, bake each stage on its health alarm, and roll a
+ * failed stage back.
  */
 export class PipelineStack extends Stack {
   readonly pipeline: CodePipeline;
@@ -83,11 +86,13 @@ export class PipelineStack extends Stack {
         buildEnvironment: { computeType: codebuild.ComputeType.MEDIUM },
         timeout: Duration.minutes(45),
       },
-      synth: new CodeBuildStep('Synth', {
-        input: source,
-        commands: SYNTH_COMMANDS,
-        primaryOutputDirectory: 'cdk.out',
-      }),
+      synth: publishSboms(
+        new CodeBuildStep('Synth', {
+          input: source,
+          commands: SYNTH_COMMANDS,
+          primaryOutputDirectory: 'cdk.out',
+        }),
+      ),
     });
 
     const buildSpec = postDeployBuildSpec ?? loadPostDeployBuildSpec();

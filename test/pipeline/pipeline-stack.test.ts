@@ -18,10 +18,11 @@ import {
 } from '../../lib/config/names.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
 import { ASSET_PUBLISHER } from '../../lib/pipeline/asset-publishing.ts';
-import { BUILD_IMAGE, NPM_CACHE_PATH } from '../../lib/pipeline/build-environment.ts';
+import { BUILD_IMAGE, NPM_CACHE_PATH, NPM_CI } from '../../lib/pipeline/build-environment.ts';
 import { pipelineAcknowledgements } from '../../lib/pipeline/nag-acknowledgements.ts';
 import { PipelineStack, SYNTH_COMMANDS } from '../../lib/pipeline/pipeline-stack.ts';
 import { POST_DEPLOY_BUILDSPEC_FILE } from '../../lib/pipeline/post-deploy-buildspec.ts';
+import { SBOM_DIRECTORY, SUPPLY_CHAIN_GATE_COMMANDS } from '../../lib/pipeline/supply-chain-gates.ts';
 import { CDK_CLI_VERSION } from '../../lib/pipeline/tool-versions.ts';
 
 // One synth for the whole file: a pipeline with every optional feature on (bake time, e-mail).
@@ -113,6 +114,46 @@ function joinLiteral(value: unknown): string {
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 const accountOfArn = (arn: string) => arn.replaceAll('<AWS::Partition>', 'aws').split(':')[4];
 
+/**
+ * The Synth action's output artifacts, matched to the directories its buildspec exports under their names:
+ * the cloud assembly (what self-mutation and the deploys read) and the SBOMs. Fails unless both are wired,
+ * from the action's OutputArtifacts to the buildspec's secondary artifacts.
+ */
+function synthOutputs(
+  pipelineTemplate: Json,
+): Record<'cloudAssembly' | 'sboms', { artifact: string; directory: string }> {
+  const all = Object.values(pipelineTemplate.Resources as Record<string, Resource>);
+  const pipeline = all.find((r) => r.Type === 'AWS::CodePipeline::Pipeline');
+  const synth = (pipeline?.Properties.Stages as PipelineStage[] | undefined)
+    ?.find((s) => s.Name === 'Build')
+    ?.Actions.find((a) => a.Name === 'Synth') as
+    | (Action & { OutputArtifacts?: { Name: string }[] })
+    | undefined;
+  if (!synth) throw new Error('no Synth action in the Build stage');
+  const project = pipelineTemplate.Resources[(synth.Configuration.ProjectName as { Ref: string }).Ref];
+  if (!project) throw new Error('no CodeBuild project for the Synth action');
+  type Exported = { 'base-directory'?: string; files?: string | string[] };
+  const artifacts = (buildSpecOf(project).artifacts ?? {}) as Exported & {
+    'secondary-artifacts'?: Record<string, Exported>;
+  };
+  const declared = synth.OutputArtifacts ?? [];
+  const outputs = declared.map(({ Name }) => {
+    // Several outputs are secondary artifacts, by name; a single one may be the buildspec's primary artifact.
+    const exported =
+      artifacts['secondary-artifacts']?.[Name] ?? (declared.length === 1 ? artifacts : undefined);
+    if (!exported?.['base-directory'] || !asArray(exported.files ?? []).includes('**/*')) {
+      throw new Error(`output artifact ${Name} of the Synth action is not exported by its buildspec`);
+    }
+    return { artifact: Name, directory: exported['base-directory'] };
+  });
+  const byDirectory = (directory: string) => {
+    const found = outputs.find((o) => o.directory === directory);
+    if (!found) throw new Error(`the Synth action publishes no artifact of ${directory}/`);
+    return found;
+  };
+  return { cloudAssembly: byDirectory('cdk.out'), sboms: byDirectory(SBOM_DIRECTORY) };
+}
+
 describe('pipeline shape', () => {
   it('is a V2 pipeline named after the project, triggered by pushes to the configured branch', () => {
     template.hasResourceProperties('AWS::CodePipeline::Pipeline', {
@@ -158,16 +199,17 @@ describe('pipeline shape', () => {
     }
   });
 
-  it('gates every release on lint, typecheck, tests and synth, in that order', () => {
+  it('gates every release on the supply-chain gates, lint, typecheck, tests and synth, in that order', () => {
     const spec = buildSpecOf(projectOf(action('Build', 'Synth')));
     expect(spec.phases.build.commands).toEqual(SYNTH_COMMANDS);
     expect(SYNTH_COMMANDS.slice(2)).toEqual([
+      ...SUPPLY_CHAIN_GATE_COMMANDS,
       'npm run lint',
       'npm run typecheck',
       'npm test',
       'npx cdk synth',
     ]);
-    expect(spec.artifacts['base-directory']).toBe('cdk.out');
+    expect(synthOutputs(template.toJSON()).cloudAssembly.directory).toBe('cdk.out');
   });
 
   it.each(['Dev', 'Staging'])(
@@ -345,6 +387,71 @@ describe('stage conditions', () => {
     const stages = cfn.Properties.Stages as (PipelineStage & Record<string, unknown>)[];
     expect(stages.filter((st) => st.BeforeEntry || st.OnSuccess)).toEqual([]);
     expect(stages.filter((st) => st.OnFailure).map((st) => st.Name)).toEqual(['Staging', 'Prod']);
+  });
+});
+
+describe('supply-chain gates (docs/supply-chain.md)', () => {
+  const synthCommands = () =>
+    buildSpecOf(projectOf(action('Build', 'Synth'))).phases.build.commands as string[];
+
+  it('audit, scan for secrets, build the SBOMs and check licenses right after npm ci, before anything is built', () => {
+    const commands = synthCommands();
+    const at = (command: string) => commands.indexOf(command);
+    expect(SUPPLY_CHAIN_GATE_COMMANDS).toEqual([
+      'npm run audit',
+      'npm run secrets',
+      `npm run sbom -- --out ${SBOM_DIRECTORY}`,
+      `npm run licenses -- --sbom ${SBOM_DIRECTORY}`,
+    ]);
+    for (const gate of SUPPLY_CHAIN_GATE_COMMANDS) {
+      expect(at(gate), gate).toBeGreaterThan(at(NPM_CI));
+      expect(at(gate), gate).toBeLessThan(at('npm run lint'));
+    }
+    // The commands are the package.json scripts a developer runs, and those run the gates' tools.
+    const scripts = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts;
+    expect(scripts).toMatchObject({
+      audit: 'node tools/audit.ts',
+      secrets: expect.stringMatching(/^secretlint --secretlintignore \.secretlintignore "\*\*\/\*"$/),
+      sbom: 'node tools/sbom.ts',
+      licenses: 'node tools/licenses.ts',
+    });
+  });
+
+  it('publishes the SBOM directory as an output artifact of the Synth action, beside the cloud assembly', () => {
+    const outputs = synthOutputs(template.toJSON());
+    expect(outputs.sboms.directory).toBe(SBOM_DIRECTORY);
+    expect(outputs.sboms.artifact).not.toBe(outputs.cloudAssembly.artifact);
+    // The cloud assembly is still what the pipeline's next stage (self-mutation) reads.
+    const selfMutate = action('UpdatePipeline', 'SelfMutate') as Action & {
+      InputArtifacts?: { Name: string }[];
+    };
+    expect(selfMutate.InputArtifacts?.map((a) => a.Name)).toEqual([outputs.cloudAssembly.artifact]);
+  });
+
+  it('the artifact check fails on a pipeline whose Synth action does not publish the SBOMs', () => {
+    const withoutOutput = structuredClone(template.toJSON());
+    const pipeline = Object.values(withoutOutput.Resources as Record<string, Resource>).find(
+      (r) => r.Type === 'AWS::CodePipeline::Pipeline',
+    );
+    const synth = pipeline?.Properties.Stages.find((s: PipelineStage) => s.Name === 'Build').Actions[0];
+    const sbomArtifact = synthOutputs(template.toJSON()).sboms.artifact;
+    synth.OutputArtifacts = synth.OutputArtifacts.filter((a: { Name: string }) => a.Name !== sbomArtifact);
+    expect(() => synthOutputs(withoutOutput)).toThrow(/publishes no artifact of sbom\//);
+
+    // An output artifact the buildspec does not export would stay empty: also a failure.
+    const notExported = structuredClone(template.toJSON());
+    const project = Object.values(notExported.Resources as Record<string, Resource>).find(
+      (r) => r.Type === 'AWS::CodeBuild::Project' && String(r.Properties.Source?.BuildSpec).includes('sbom'),
+    );
+    if (!project) throw new Error('no CodeBuild project exports sbom/');
+    const spec = JSON.parse(project.Properties.Source.BuildSpec);
+    for (const [name, exported] of Object.entries(spec.artifacts['secondary-artifacts'])) {
+      if ((exported as { 'base-directory': string })['base-directory'] === SBOM_DIRECTORY) {
+        delete spec.artifacts['secondary-artifacts'][name];
+      }
+    }
+    project.Properties.Source.BuildSpec = JSON.stringify(spec);
+    expect(() => synthOutputs(notExported)).toThrow(/is not exported by its buildspec/);
   });
 });
 

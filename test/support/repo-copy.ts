@@ -13,7 +13,9 @@ const NOT_COPIED = new Set(['node_modules', '.git', 'cdk.out', 'cdk.json', 'cdk.
  */
 export function copyRepository(prefix: string, context: Readonly<Record<string, unknown>>): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  for (const entry of readdirSync(PROJECT_ROOT).filter((e) => !NOT_COPIED.has(e))) {
+  // `npm run sbom` synthesizes in a temporary .sbom-synth-* directory there, which may vanish mid-copy.
+  const copied = readdirSync(PROJECT_ROOT).filter((e) => !NOT_COPIED.has(e) && !e.startsWith('.sbom-synth-'));
+  for (const entry of copied) {
     cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
   }
   symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
