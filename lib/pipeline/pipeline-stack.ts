@@ -15,9 +15,11 @@ import {
 } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import { COST_TAG_KEYS } from '../app-stack/processor-stack.ts';
+import { restrictKeyGrants } from '../compliance/kms-grants.ts';
 import { pipelineName, stageId } from '../config/names.ts';
 import type { AppConfig, StageConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from '../stages/processor-stage.ts';
+import { expireArtifacts } from './artifact-retention.ts';
 import { BakeStep, BakeTimer } from './bake-step.ts';
 import { NPM_CI, PipelineBuildEnvironment, REQUIRE_NODE_24 } from './build-environment.ts';
 import { acknowledgePipelineFindings } from './nag-acknowledgements.ts';
@@ -131,6 +133,8 @@ export class PipelineStack extends Stack {
     });
 
     this.pipeline.buildPipeline();
+    restrictKeyGrants(this);
+    expireArtifacts(this.pipeline.pipeline.artifactBucket);
     // The bake action names the state machine by its literal ARN, which CloudFormation cannot see as a reference.
     if (this.bakeTimer) this.pipeline.pipeline.node.addDependency(this.bakeTimer.stateMachine);
     this.pipeline.pipeline.notifyOn('Notify', this.notifications.notificationTarget, {
