@@ -164,6 +164,15 @@ export const via = (service: string, where: 'stage' | 'pipeline' = 'stage'): Des
     'kms:ViaService': `${service}.${(where === 'stage' ? stageOf(s).template : s.pipeline).region}.amazonaws.com`,
   }));
 
+/** One request per service, each with that service's kms:ViaService. */
+export const viaEach = (
+  services: readonly string[],
+  where: 'stage' | 'pipeline' = 'stage',
+): Described<Context[]> =>
+  described(`kms:ViaService = each of ${services.join(', ')}`, (s) =>
+    services.flatMap((service) => via(service, where).get(s)),
+  );
+
 /** aws:SourceArn / aws:SourceAccount of a service acting for a resource of the stage's stack. */
 export const fromStageResource = (id: string, label: string, type?: string): Described<Context[]> =>
   context(`aws:SourceArn = ${label}, aws:SourceAccount = the stage's`, (s) => {

@@ -28,6 +28,7 @@ import {
   stageRole,
   stageStack,
   via,
+  viaEach,
   withoutTls,
 } from './flow-refs.ts';
 
@@ -121,6 +122,8 @@ const LOGS_CONTEXT_UNEVALUABLE = {
   reason:
     'iam-simulate ignores kms:EncryptionContext:* condition keys; the statement is asserted by hand (ArnLike against the log group ARN)',
 };
+/** Services that create KMS grants for AWS resources on a caller's behalf (CT.KMS.PR.3 must leave them working). */
+const GRANTING_SERVICES = ['dynamodb', 'sqs', 'lambda', 'backup', 's3', 'logs'] as const;
 const withRetainedData = {
   label: 'stages that keep their data (retainData: prod)',
   test: (s: { dataProtection: { retainData: boolean } }) => s.dataProtection.retainData,
@@ -861,7 +864,7 @@ export const FLOWS: readonly Flow[] = [
     principal: admin,
     actions: ['kms:CreateGrant'],
     resource: everyOfType(KEY, 'every key of the stage', 'stage'),
-    context: grantForAwsResource(true),
+    context: allOf(grantForAwsResource(true), viaEach(GRANTING_SERVICES)),
     decidedBy: ['aws:AdministratorAccess', '{ResourcePolicy}'],
     expect: 'allowed',
   },
@@ -1320,6 +1323,17 @@ export const FLOWS: readonly Flow[] = [
       bootstrapRoleResource('file-publishing', 'tooling'),
     ),
     decidedBy: ['PipelineUpdatePipelineSelfMutationRoleDefaultPolicy', '{ResourcePolicy}'],
+    expect: 'allowed',
+  },
+  {
+    id: 'services-create-grants-on-pipeline-keys',
+    phase: 'deploy time',
+    scope: 'pipeline',
+    principal: bootstrapRole('cfn-exec', 'tooling'),
+    actions: ['kms:CreateGrant'],
+    resource: everyOfType(KEY, 'every key of the pipeline stack', 'pipeline'),
+    context: allOf(grantForAwsResource(true), viaEach(GRANTING_SERVICES, 'pipeline')),
+    decidedBy: ['aws:AdministratorAccess', '{ResourcePolicy}'],
     expect: 'allowed',
   },
   {
