@@ -4,6 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { restrictKeyGrants } from '../compliance/kms-grants.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Processor } from './processor.ts';
 
@@ -113,6 +114,7 @@ export class DrBackupVaultStack extends Stack {
 
   constructor(scope: Construct, id: string, props: DrBackupVaultStackProps) {
     super(scope, id, props);
+    restrictKeyGrants(this);
     const key = new kms.Key(this, 'DrBackupKey', {
       description: `Encrypts cross-region backup copies (${props.config.stageName})`,
       enableKeyRotation: true,

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { restrictKeyGrants } from '../compliance/kms-grants.ts';
 import { healthAlarmName, OUTPUT_KEYS, type OutputName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import { AlarmGateRole } from './alarm-gate-role.ts';
@@ -42,6 +43,7 @@ export class ProcessorStack extends Stack {
     const { config, project } = props;
     Tags.of(this).add(COST_TAG_KEYS.project, project);
     Tags.of(this).add(COST_TAG_KEYS.stage, config.stageName);
+    restrictKeyGrants(this);
 
     this.processor = new Processor(this, 'Processor', { config });
     this.monitoring = new ProcessorMonitoring(this, 'Monitoring', {

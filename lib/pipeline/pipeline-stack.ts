@@ -5,10 +5,12 @@ import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import { CodeBuildStep, CodePipeline, CodePipelineSource, type Step } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import { COST_TAG_KEYS } from '../app-stack/processor-stack.ts';
+import { restrictKeyGrants } from '../compliance/kms-grants.ts';
 import { PIPELINE_ACTIONS, pipelineName, postDeployTestAction, stageId } from '../config/names.ts';
 import type { AppConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from '../stages/processor-stage.ts';
 import { ReviewedApprovalStep } from './approval-step.ts';
+import { expireArtifacts } from './artifact-retention.ts';
 import { publishAssetsWithPinnedLibrary } from './asset-publishing.ts';
 import { NPM_CI, PipelineBuildEnvironment, REQUIRE_NODE_24 } from './build-environment.ts';
 import { acknowledgePipelineFindings } from './nag-acknowledgements.ts';
@@ -121,6 +123,8 @@ export class PipelineStack extends Stack {
     this.pipeline.buildPipeline();
     publishAssetsWithPinnedLibrary(this.pipeline);
     applyStageConditions(this.pipeline, this.stages, { alarmGates: config.pipeline.alarmGates });
+    restrictKeyGrants(this);
+    expireArtifacts(this.pipeline.pipeline.artifactBucket);
     this.pipeline.pipeline.notifyOn('Notify', this.notifications.notificationTarget, {
       notificationRuleName: `${config.project}-pipeline`,
       events: [

@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DrBackupVaultStack, drBackupVaultName } from '../../lib/app-stack/data-backup.ts';
+import { GRANTS_ONLY_FOR_AWS_RESOURCES } from '../../lib/compliance/kms-grants.ts';
 import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
 import { managedPolicyStatements, resourceOf, stageOf, synthStages } from './stage-synth.ts';
@@ -302,7 +303,15 @@ describe('cross-region backup copy', () => {
       }),
       DeletionPolicy: 'Retain',
     });
-    dr.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    dr.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      // Like every key of the app, CT.KMS.PR.3 (lib/compliance/kms-grants.ts; evaluated in test/security/flows.test.ts).
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: GRANTS_ONLY_FOR_AWS_RESOURCES, Effect: 'Deny' }),
+        ]),
+      },
+    });
   });
 });
 

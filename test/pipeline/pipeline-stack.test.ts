@@ -584,13 +584,14 @@ describe('build environment', () => {
 });
 
 describe('least privilege across accounts', () => {
-  it('KMS key policies name only principals of the configured accounts or AWS services, never "*"', () => {
+  it('KMS key policies allow only principals of the configured accounts or AWS services, never "*"', () => {
     const accounts = accountsOf(config);
     const keys = ofType('AWS::KMS::Key');
     expect(keys.length).toBeGreaterThanOrEqual(3);
     for (const [, key] of keys) {
       expect(key.Properties.EnableKeyRotation).toBe(true);
-      for (const statement of key.Properties.KeyPolicy.Statement) {
+      // Denies may name everyone (the CreateGrant restriction does); only allows must be scoped.
+      for (const statement of key.Properties.KeyPolicy.Statement.filter((s: Json) => s.Effect === 'Allow')) {
         const principal = statement.Principal;
         expect(principal).not.toBe('*');
         expect(principal.AWS).not.toBe('*');
@@ -605,7 +606,10 @@ describe('least privilege across accounts', () => {
     // The artifact key lets exactly the three stage accounts' deploy roles decrypt what they deploy.
     const artifactKey = keys.find(([id]) => id.startsWith('PipelineArtifactsBucketEncryptionKey'))?.[1];
     const crossAccount = artifactKey?.Properties.KeyPolicy.Statement.filter(
-      (s: Json) => s.Principal.AWS && accountOfArn(joinLiteral(s.Principal.AWS)) !== config.pipeline.account,
+      (s: Json) =>
+        s.Effect === 'Allow' &&
+        s.Principal.AWS &&
+        accountOfArn(joinLiteral(s.Principal.AWS)) !== config.pipeline.account,
     );
     expect(crossAccount.map((s: Json) => accountOfArn(joinLiteral(s.Principal.AWS))).sort()).toEqual(
       config.stages.map((s) => s.account).sort(),
