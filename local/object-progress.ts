@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import type { BatchEnd, DeadLetter, LocalQueue } from './queue.ts';
+import type { BatchEnd, DeadLetter, LocalQueue } from '../devkit/queue.ts';
 
 /**
  * What `npm start` tells a person about each object: one line per object once its message is done (key, outcome,

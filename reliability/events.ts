@@ -3,7 +3,7 @@
  * longer than usual), a declared size the object does not have, a removal with a newer sequencer, or records with
  * fields missing. Built with the notification emulator's own record builder, so they match what it sends.
  */
-import { toNotificationRecord } from '../local/s3-notifications.ts';
+import { toNotificationRecord } from '../devkit/s3-notifications.ts';
 
 export interface CraftedEvent {
   readonly bucket: string;

@@ -17,7 +17,7 @@ import {
   type LocalAws,
   s3ClientConfig,
   startLocalAws,
-} from '../../local/aws-servers.ts';
+} from '../../devkit/aws-servers.ts';
 import { createHandler } from '../../services/processor/src/processor.ts';
 import { backfill } from '../../tools/backfill.ts';
 import { decide, FLOOR_SEQUENCER, nextSequencer } from '../../tools/lib/backfill-events.ts';

@@ -19,7 +19,7 @@
  * new event reprocesses the same object again and the item ends in the same state.
  */
 
-import { encodeS3EventKey } from '../../local/s3-notifications.ts';
+import { encodeS3EventKey } from '../../devkit/s3-notifications.ts';
 import { normaliseSequencer, SEQUENCER_WIDTH } from '../../services/processor/src/sequencer.ts';
 
 export type BackfillMode = 'missing' | 'reprocess';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, settle } from './clock.ts';
+import { ManualClock, settle } from '../../devkit/clock.ts';
 import {
   encodeS3EventKey,
   type ObjectFacts,
@@ -9,7 +9,7 @@ import {
   type S3NotificationRecord,
   type S3rverEventRecord,
   SequencerSource,
-} from './s3-notifications.ts';
+} from '../../devkit/s3-notifications.ts';
 
 /** The decoding the item contract prescribes: '+' is a space, then percent-decoding. */
 const decodeS3EventKey = (encoded: string) => decodeURIComponent(encoded.replaceAll('+', ' '));

@@ -9,10 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamodbClientConfig, s3ClientConfig } from './aws-servers.ts';
-import type { ReadyInfo } from './environment.ts';
-import { runStart } from './start.ts';
-import { DEFAULT_DYNAMODB_PORT, DEFAULT_S3_PORT, parseStartOptions, UsageError } from './start-options.ts';
+import { dynamodbClientConfig, s3ClientConfig } from '../../devkit/aws-servers.ts';
+import type { ReadyInfo } from '../../local/environment.ts';
+import { runStart } from '../../local/start.ts';
+import {
+  DEFAULT_DYNAMODB_PORT,
+  DEFAULT_S3_PORT,
+  parseStartOptions,
+  UsageError,
+} from '../../local/start-options.ts';
 
 describe('parseStartOptions', () => {
   it('uses the fixed default ports and stage dev', () => {
@@ -139,7 +144,7 @@ describe('npm start: clear messages for bad input', () => {
   });
 });
 
-const START = fileURLToPath(new URL('./start.ts', import.meta.url));
+const START = fileURLToPath(new URL('../../local/start.ts', import.meta.url));
 
 const launched: ChildProcessWithoutNullStreams[] = [];
 afterAll(() => {
