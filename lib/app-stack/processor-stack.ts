@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { OUTPUT_KEYS, type OutputName } from '../config/names.ts';
+import { COST_TAG_KEYS, OUTPUT_KEYS, type OutputName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import { CanaryDeployment } from './canary-deployment.ts';
 import { DataBackup } from './data-backup.ts';
@@ -15,9 +15,6 @@ export interface ProcessorStackProps extends StackProps {
   /** Project name, used for the `project` cost-allocation tag. */
   readonly project: string;
 }
-
-/** Cost-allocation tag keys; activate them once in the Billing console so budgets and Cost Explorer can filter. */
-export const COST_TAG_KEYS = { project: 'project', stage: 'stage' } as const;
 
 /**
  * One stage of the S3 object processor. The stack only composes constructs and publishes outputs: the outputs are

@@ -14,8 +14,7 @@ import {
   type Step,
 } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
-import { COST_TAG_KEYS } from '../app-stack/processor-stack.ts';
-import { pipelineName, stageId } from '../config/names.ts';
+import { COST_TAG_KEYS, pipelineName, stageId } from '../config/names.ts';
 import type { AppConfig, StageConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from '../stages/processor-stage.ts';
 import { BakeStep, BakeTimer } from './bake-step.ts';
