@@ -206,9 +206,10 @@ describe('npm start: the ready line, per-object lines, clean stop and --data-dir
     expect(first.lines[0]).toBe(JSON.stringify(info));
     expect(info).toMatchObject({ ready: true, stage: 'dev', region: 'eu-west-1' });
     expect(JSON.parse(await readFile(readyFile, 'utf8'))).toEqual(info);
-    expect(first.lines.join('\n')).toContain(
-      `aws s3 cp ./file.png s3://${info.bucket}/ --endpoint-url ${info.s3Endpoint}`,
-    );
+    // The instructions follow the ready line; under load they may not have been read yet when it arrives.
+    const upload = `aws s3 cp ./file.png s3://${info.bucket}/ --endpoint-url ${info.s3Endpoint}`;
+    await first.waitForLine((l) => l.includes(upload), 30_000);
+    expect(first.lines.join('\n')).toContain(upload);
 
     const s3 = new S3Client(s3ClientConfig(info));
     await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: 'hello world.txt', Body: 'hello' }));
