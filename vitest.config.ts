@@ -10,7 +10,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // integ/lib/*.test.ts (the runner's own unit tests) stay here; integ/*.test.ts are the end-to-end suites.
+        // integ/*.test.ts are the end-to-end suites (the next project); every other *.test.ts is a unit test.
         test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...excluded, 'integ/*.test.ts'] },
       },
       {

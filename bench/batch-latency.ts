@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildWithProcessorOptions } from '../devkit/bundle.ts';
 import type { AwsFixture } from './lib/aws-fixture.ts';
-import { buildWithProcessorOptions } from './lib/bundle.ts';
 import { type HostedHandler, hostHandler } from './lib/handler-host.ts';
 import { ms, type SectionReport, times } from './lib/report.ts';
 import { objectEventMessages, PNG_BYTES, sequencer } from './lib/s3-events.ts';

@@ -2,14 +2,14 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PROCESSOR_RUNTIME } from '../lib/app-stack/processor-bundling.ts';
-import { type DeployedFunction, resolveEnvironment } from '../local/deployed-function.ts';
 import {
   type BuiltBundle,
   buildProcessorBundle,
   buildReferenceBundle,
   bytesByPackage,
-} from './lib/bundle.ts';
+} from '../devkit/bundle.ts';
+import { type DeployedFunction, resolveEnvironment } from '../devkit/deployed-function.ts';
+import { PROCESSOR_RUNTIME } from '../lib/app-stack/processor-bundling.ts';
 import { kib, ms, type SectionReport, times } from './lib/report.ts';
 import { round, summarise, type TimingSummary } from './lib/stats.ts';
 
@@ -154,7 +154,7 @@ export async function measureColdStarts(
 export const COLD_START_TARGETS = { ratioToReference: 1.25, bundleBytes: 500_000 } as const;
 
 export interface ColdStartOptions {
-  /** The stage's function from an in-process synth (local/deployed-function.ts). */
+  /** The stage's function from an in-process synth (devkit/deployed-function.ts). */
   readonly deployed: DeployedFunction;
   /** Where the bench builds its own bundles; the caller removes it. */
   readonly workDir: string;
@@ -272,7 +272,7 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
         .join(', ')}.`,
       rebuildMatchesDeployed
         ? "The bench rebuild of the entry with the stack's bundling options is byte-identical to the synthesized asset, so the per-package figures describe the deployed bundle."
-        : 'WARNING: the bench rebuild differs from the synthesized asset; the per-package figures describe a lookalike. Update bench/lib/bundle.ts.',
+        : 'WARNING: the bench rebuild differs from the synthesized asset; the per-package figures describe a lookalike. Update devkit/bundle.ts.',
       `Measured on ${process.arch}; Lambda runs ${deployed.runtime} on arm64 (Graviton), where absolute times will differ. What this run shows is the processor next to its reference on the same machine at the same time.`,
     ],
     results: {

@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { s3ClientConfig } from '../local/aws-servers.ts';
+import { s3ClientConfig } from '../devkit/aws-servers.ts';
 import { startLocalEnvironment } from '../local/environment.ts';
 import { ms, type SectionReport } from './lib/report.ts';
 import { PNG_BYTES } from './lib/s3-events.ts';

@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { s3ClientConfig } from '../devkit/aws-servers.ts';
 import { ConfigError } from '../lib/config/app-config.ts';
-import { s3ClientConfig } from '../local/aws-servers.ts';
 import type { ReadyInfo } from '../local/environment.ts';
 import { readyFilePath } from '../local/start.ts';
 import {

@@ -19,17 +19,17 @@ import {
   type LocalAws,
   s3ClientConfig,
   startLocalAws,
-} from './aws-servers.ts';
+} from '../devkit/aws-servers.ts';
 import {
   type DeployedFunction,
   resolveEnvironment,
   synthesizeDeployedFunction,
-} from './deployed-function.ts';
-import { LocalLambda } from './local-lambda.ts';
+} from '../devkit/deployed-function.ts';
+import { LocalLambda } from '../devkit/local-lambda.ts';
+import { LocalQueue } from '../devkit/queue.ts';
+import { S3NotificationEmulator } from '../devkit/s3-notifications.ts';
+import { completeS3rverEvents } from '../devkit/s3rver-events.ts';
 import { ObjectProgress, type ProgressTotals } from './object-progress.ts';
-import { LocalQueue } from './queue.ts';
-import { S3NotificationEmulator } from './s3-notifications.ts';
-import { completeS3rverEvents } from './s3rver-events.ts';
 
 /**
  * The whole local environment: S3 and DynamoDB emulators, the S3 -> SQS notification path, the queue with its

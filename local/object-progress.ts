@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
-import type { BatchEnd, DeadLetter, LocalQueue } from './queue.ts';
+import type { BatchEnd, DeadLetter, LocalQueue } from '../devkit/queue.ts';
+import { decodeS3Key } from '../services/processor/src/s3-key.ts';
 
 /**
  * What `npm start` tells a person about each object: one line per object once its message is done (key, outcome,
@@ -195,7 +196,7 @@ export function parseBody(body: string): ParsedBody {
     if (typeof key !== 'string') return { kind: 'malformed', why: 'a record has no s3.object.key' };
     let decoded: string;
     try {
-      decoded = decodeURIComponent(key.replaceAll('+', ' '));
+      decoded = decodeS3Key(key);
     } catch {
       return { kind: 'malformed', why: `key ${JSON.stringify(key)} is not URL-encoded` };
     }

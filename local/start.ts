@@ -5,8 +5,8 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { LOCAL_AWS_CREDENTIALS } from '../devkit/aws-servers.ts';
 import { ConfigError } from '../lib/config/app-config.ts';
-import { LOCAL_AWS_CREDENTIALS } from './aws-servers.ts';
 import { LocalEnvironmentError, type ReadyInfo, startLocalEnvironment } from './environment.ts';
 import type { ProgressTotals } from './object-progress.ts';
 import { parseStartOptions, START_ENV, START_USAGE, type StartOptions, UsageError } from './start-options.ts';

@@ -1,9 +1,10 @@
 /**
  * Hand-made S3 notifications for the cases real uploads cannot produce on demand: a chosen sequencer (shorter or
  * longer than usual), a declared size the object does not have, a removal with a newer sequencer, or records with
- * fields missing. Built with the notification emulator's own record builder, so they match what it sends.
+ * fields missing. Built with the processor's own record builder, the one the notification emulator uses too.
  */
-import { toNotificationRecord } from '../local/s3-notifications.ts';
+import { s3EventMessage, s3EventRecord } from '../services/processor/src/s3-event-builder.ts';
+import { decodeS3Key } from '../services/processor/src/s3-key.ts';
 
 export interface CraftedEvent {
   readonly bucket: string;
@@ -22,25 +23,20 @@ export interface CraftedEvent {
 
 /** One SQS message body holding the given records, as S3 would send it. */
 export function notification(...events: readonly CraftedEvent[]): string {
-  return JSON.stringify({
-    Records: events.map((e) =>
-      toNotificationRecord(
-        {
-          eventName: e.eventName ?? 'ObjectCreated:Put',
-          eventTime: e.eventTime ?? new Date().toISOString(),
-          s3: {
-            bucket: { name: e.bucket },
-            object: {
-              key: e.key,
-              ...(e.size === undefined ? {} : { size: e.size }),
-              ...(e.eTag === undefined ? {} : { eTag: e.eTag }),
-            },
-          },
-        },
-        { region: 'eu-west-1', sequencer: e.sequencer },
-      ),
+  return s3EventMessage(
+    ...events.map((e) =>
+      s3EventRecord({
+        eventName: e.eventName ?? 'ObjectCreated:Put',
+        bucket: e.bucket,
+        key: e.key,
+        region: 'eu-west-1',
+        sequencer: e.sequencer,
+        ...(e.eventTime === undefined ? {} : { eventTime: e.eventTime }),
+        ...(e.size === undefined ? {} : { size: e.size }),
+        ...(e.eTag === undefined ? {} : { eTag: e.eTag }),
+      }),
     ),
-  });
+  );
 }
 
 /** The (decoded) key and sequencer of the single record of a notification the emulator sent. */
@@ -52,7 +48,7 @@ export function recordOf(body: string): { key: string; sequencer: string; eventN
   ).Records[0];
   if (!record) throw new Error(`not an S3 notification: ${body.slice(0, 200)}`);
   return {
-    key: decodeURIComponent(record.s3.object.key.replaceAll('+', ' ')),
+    key: decodeS3Key(record.s3.object.key),
     sequencer: record.s3.object.sequencer,
     eventName: record.eventName,
   };

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsProxy, AwsProxyLogEntry } from '../devkit/aws-proxy.ts';
 import { DYNAMODB_MAX_ATTEMPTS, S3_MAX_ATTEMPTS } from '../services/processor/src/clients.ts';
-import type { AwsProxy, AwsProxyLogEntry } from '../test/support/aws-proxy.ts';
 import { recordOf } from './events.ts';
 import {
   type ReliabilityEnv,

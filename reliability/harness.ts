@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type AwsFaultRule, type AwsProxy, startAwsProxy } from '../devkit/aws-proxy.ts';
 import {
   createBucket,
   createObjectTable,
@@ -22,16 +23,15 @@ import {
   type LocalAws,
   s3ClientConfig,
   startLocalAws,
-} from '../local/aws-servers.ts';
+} from '../devkit/aws-servers.ts';
 import {
   type DeployedFunction,
   resolveEnvironment,
   synthesizeDeployedFunction,
-} from '../local/deployed-function.ts';
-import { LocalLambda } from '../local/local-lambda.ts';
-import { type BatchEnd, type DeadLetter, LocalQueue } from '../local/queue.ts';
-import { S3NotificationEmulator } from '../local/s3-notifications.ts';
-import { type AwsFaultRule, type AwsProxy, startAwsProxy } from '../test/support/aws-proxy.ts';
+} from '../devkit/deployed-function.ts';
+import { LocalLambda } from '../devkit/local-lambda.ts';
+import { type BatchEnd, type DeadLetter, LocalQueue } from '../devkit/queue.ts';
+import { S3NotificationEmulator } from '../devkit/s3-notifications.ts';
 
 /** A synthesized stage, built once per test file and shared by its environments. */
 export interface SynthesizedProcessor {

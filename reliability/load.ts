@@ -9,7 +9,7 @@
  *   node reliability/load.ts --objects 2000 --seed 7
  */
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import type { AwsFaultRule } from '../test/support/aws-proxy.ts';
+import type { AwsFaultRule } from '../devkit/aws-proxy.ts';
 import { recordOf } from './events.ts';
 import { type Item, type SynthesizedProcessor, startReliabilityEnv, synthesizeProcessor } from './harness.ts';
 

@@ -1,7 +1,6 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { processorEnvironment } from '../../lib/config/processor-environment.ts';
-import { projectStage } from '../../lib/config/resolve.ts';
+import { type AwsProxy, startAwsProxy } from '../../devkit/aws-proxy.ts';
 import {
   createBucket,
   createObjectTable,
@@ -10,8 +9,9 @@ import {
   localAwsEnvironment,
   s3ClientConfig,
   startLocalAws,
-} from '../../local/aws-servers.ts';
-import { type AwsProxy, startAwsProxy } from '../../test/support/aws-proxy.ts';
+} from '../../devkit/aws-servers.ts';
+import { processorEnvironment } from '../../lib/config/processor-environment.ts';
+import { projectStage } from '../../lib/config/resolve.ts';
 
 /** An object the fixture put into the bucket, with what an S3 event announces about it. */
 export interface SeededObject {

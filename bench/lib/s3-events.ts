@@ -1,11 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import {
+  s3EventMessage,
+  s3EventRecord,
+  s3TestEventMessage,
+} from '../../services/processor/src/s3-event-builder.ts';
 
 /**
  * S3 event notifications wrapped in SQS records, in the shapes AWS documents ("Event message structure" in the
- * S3 user guide): keys URL-encoded as S3 encodes them, hexadecimal sequencers, s3:TestEvent as S3 sends it when
- * a notification is configured. The benchmark builds its own so that it measures the handler on exactly the
- * events it names, independent of any emulator's quirks (s3rver does not encode keys).
+ * S3 user guide), from the processor's own builder: keys encoded as S3 encodes them, hexadecimal sequencers,
+ * s3:TestEvent as S3 sends it when a notification is configured. The benchmark builds its events directly (not
+ * through the local emulator) so that it measures the handler on exactly the events it names.
  */
 
 /** Where the events say they come from; the handler does not check it, but a tuning payload should be truthful. */
@@ -18,11 +23,6 @@ const BENCH_ORIGIN: EventOrigin = {
   region: 'eu-west-1',
   queueArn: 'arn:aws:sqs:eu-west-1:123456789012:bench-ingest',
 };
-
-/** S3's key encoding in notifications: form encoding, so a space is '+'. */
-export function encodeS3Key(key: string): string {
-  return encodeURIComponent(key).replace(/%20/g, '+');
-}
 
 /** A hexadecimal sequencer that sorts (left-padded) in the order of `n`, as S3's do per key. */
 export function sequencer(n: number): string {
@@ -40,32 +40,25 @@ export interface ObjectEventInput {
   readonly eventTime?: Date;
 }
 
-function s3Record(input: ObjectEventInput, origin: EventOrigin): Record<string, unknown> {
+/** The SQS message body S3 sends for one object event. */
+function notificationBody(input: ObjectEventInput, origin: EventOrigin): string {
   const created = input.object !== undefined;
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: origin.region,
-    eventTime: (input.eventTime ?? new Date()).toISOString(),
-    eventName: input.eventName ?? (created ? 'ObjectCreated:Put' : 'ObjectRemoved:Delete'),
-    userIdentity: { principalId: 'AWS:AIDABENCH' },
-    requestParameters: { sourceIPAddress: '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': 'BENCHREQUEST', 'x-amz-id-2': 'bench/host/id' },
-    s3: {
-      s3SchemaVersion: '1.0',
+  return s3EventMessage(
+    s3EventRecord({
+      eventName: input.eventName ?? (created ? 'ObjectCreated:Put' : 'ObjectRemoved:Delete'),
+      bucket: input.bucket,
+      key: input.key,
+      region: origin.region,
+      eventTime: (input.eventTime ?? new Date()).toISOString(),
+      ...(input.object ? { size: input.object.size, eTag: input.object.eTag } : {}),
+      sequencer: input.sequencer,
+      principalId: 'AWS:AIDABENCH',
+      requestId: 'BENCHREQUEST',
+      hostId: 'bench/host/id',
+      bucketOwnerId: 'A1BENCH',
       configurationId: 'bench-notification',
-      bucket: {
-        name: input.bucket,
-        ownerIdentity: { principalId: 'A1BENCH' },
-        arn: `arn:aws:s3:::${input.bucket}`,
-      },
-      object: {
-        key: encodeS3Key(input.key),
-        ...(input.object ? { size: input.object.size, eTag: input.object.eTag } : {}),
-        sequencer: input.sequencer,
-      },
-    },
-  };
+    }),
+  );
 }
 
 function sqsRecord(body: string, origin: EventOrigin): SQSRecord {
@@ -94,20 +87,13 @@ export function objectEventMessages(
   origin: EventOrigin = BENCH_ORIGIN,
 ): SQSEvent {
   return {
-    Records: inputs.map((input) => sqsRecord(JSON.stringify({ Records: [s3Record(input, origin)] }), origin)),
+    Records: inputs.map((input) => sqsRecord(notificationBody(input, origin), origin)),
   };
 }
 
 /** The s3:TestEvent S3 sends once when a notification configuration is created. */
 export function testEventMessage(bucket: string): SQSEvent {
-  const body = JSON.stringify({
-    Service: 'Amazon S3',
-    Event: 's3:TestEvent',
-    Time: new Date().toISOString(),
-    Bucket: bucket,
-    RequestId: 'BENCHTESTEVENT',
-    HostId: 'bench/host/id',
-  });
+  const body = s3TestEventMessage(bucket, { requestId: 'BENCHTESTEVENT', hostId: 'bench/host/id' });
   return { Records: [sqsRecord(body, BENCH_ORIGIN)] };
 }
 

@@ -10,8 +10,8 @@ import {
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_AWS_CREDENTIALS } from '../../devkit/aws-servers.ts';
 import { integTestKeyPrefix } from '../../lib/app-stack/integ-test-role.ts';
-import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { type IntegTarget, roleCredentials } from './target.ts';
 
 /** The item as the tests read it: strings and numbers, by attribute name. */

@@ -6,8 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { PROCESSOR_METRICS } from '../../services/processor/src/metric-names.ts';
-import { PROCESSOR_METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME } from '../config/processor-environment.ts';
+import {
+  PROCESSOR_METRICS,
+  PROCESSOR_METRICS_NAMESPACE,
+  PROCESSOR_SERVICE_NAME,
+} from '../../services/processor/src/metric-names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import type { Processor } from './processor.ts';
 

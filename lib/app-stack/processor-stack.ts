@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { restrictKeyGrants } from '../compliance/kms-grants.ts';
-import { healthAlarmName, OUTPUT_KEYS, type OutputName } from '../config/names.ts';
+import { COST_TAG_KEYS, healthAlarmName, OUTPUT_KEYS, type OutputName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import { AlarmGateRole } from './alarm-gate-role.ts';
 import { CanaryDeployment } from './canary-deployment.ts';
@@ -17,9 +17,6 @@ export interface ProcessorStackProps extends StackProps {
   /** Project name, used for the `project` cost-allocation tag. */
   readonly project: string;
 }
-
-/** Cost-allocation tag keys; activate them once in the Billing console so budgets and Cost Explorer can filter. */
-export const COST_TAG_KEYS = { project: 'project', stage: 'stage' } as const;
 
 /**
  * One stage of the S3 object processor. The stack only composes constructs and publishes outputs: the outputs are

@@ -40,6 +40,9 @@ export const OUTPUT_KEYS = {
 } as const;
 export type OutputName = keyof typeof OUTPUT_KEYS;
 
+/** Cost-allocation tag keys; activate them once in the Billing console so budgets and Cost Explorer can filter. */
+export const COST_TAG_KEYS = { project: 'project', stage: 'stage' } as const;
+
 /** Environment variables through which the pipeline hands a deployed stage's outputs to the integration tests. */
 export const INTEG_ENV = {
   bucketName: 'INTEG_BUCKET_NAME',

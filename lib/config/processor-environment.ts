@@ -1,8 +1,8 @@
+import {
+  PROCESSOR_METRICS_NAMESPACE,
+  PROCESSOR_SERVICE_NAME,
+} from '../../services/processor/src/metric-names.ts';
 import type { StageConfig } from './stage-config.ts';
-
-/** Powertools service name and metrics namespace of the processor, shared by the stack, dashboards and tests. */
-export const PROCESSOR_SERVICE_NAME = 's3-object-processor';
-export const PROCESSOR_METRICS_NAMESPACE = 'S3ObjectProcessor';
 
 /**
  * The processor's environment, derived from the stage configuration. The stack sets exactly this on the function

@@ -1,8 +1,25 @@
 import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import type { CodePipeline } from 'aws-cdk-lib/pipelines';
 import type { IConstruct } from 'constructs';
+import type { ProcessorStage } from '../stages/processor-stage.ts';
+import type { PipelineBuildEnvironment } from './build-environment.ts';
 import { fileAssetRole } from './cdk-pipelines-internals.ts';
-import type { PipelineStack } from './pipeline-stack.ts';
+import type { PipelineNotifications } from './pipeline-notifications.ts';
+
+/**
+ * What the acknowledgements read of the pipeline stack: its environment and the constructs whose findings they
+ * accept. `PipelineStack` is one; the small interface keeps this module from importing the stack that calls it.
+ */
+export interface AcknowledgedPipelineStack {
+  readonly account: string;
+  readonly region: string;
+  resolve(value: unknown): unknown;
+  readonly pipeline: CodePipeline;
+  readonly stages: readonly Pick<ProcessorStage, 'config'>[];
+  readonly buildEnvironment: Pick<PipelineBuildEnvironment, 'cacheBucket'>;
+  readonly notifications: Pick<PipelineNotifications, 'emailSubscription'>;
+}
 
 /** One acknowledgement: the exact cdk-nag finding IDs and why they are safe here. */
 export interface PipelineAcknowledgement {
@@ -31,7 +48,7 @@ function logicalId(construct: IConstruct): string {
  * (roles, policies and buckets `pipelines.CodePipeline` generates and exposes no option for); the processor
  * stages get no acknowledgement from here, their stacks are checked on their own.
  */
-export function pipelineAcknowledgements(stack: PipelineStack): PipelineAcknowledgement[] {
+export function pipelineAcknowledgements(stack: AcknowledgedPipelineStack): PipelineAcknowledgement[] {
   const pipeline = stack.pipeline;
   const artifactBucket = pipeline.pipeline.artifactBucket;
   const cacheBucket = stack.buildEnvironment.cacheBucket;
@@ -169,7 +186,7 @@ export function pipelineAcknowledgements(stack: PipelineStack): PipelineAcknowle
 }
 
 /** Records every acknowledgement on its construct. */
-export function acknowledgePipelineFindings(stack: PipelineStack): void {
+export function acknowledgePipelineFindings(stack: AcknowledgedPipelineStack): void {
   for (const ack of pipelineAcknowledgements(stack)) {
     Validations.of(ack.scope).acknowledge(...ack.ids.map((id) => ({ id, reason: ack.reason })));
   }

@@ -4,9 +4,14 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import { CodeBuildStep, CodePipeline, CodePipelineSource, type Step } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
-import { COST_TAG_KEYS } from '../app-stack/processor-stack.ts';
 import { restrictKeyGrants } from '../compliance/kms-grants.ts';
-import { PIPELINE_ACTIONS, pipelineName, postDeployTestAction, stageId } from '../config/names.ts';
+import {
+  COST_TAG_KEYS,
+  PIPELINE_ACTIONS,
+  pipelineName,
+  postDeployTestAction,
+  stageId,
+} from '../config/names.ts';
 import type { AppConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from '../stages/processor-stage.ts';
 import { ReviewedApprovalStep } from './approval-step.ts';

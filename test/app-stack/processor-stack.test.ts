@@ -5,19 +5,18 @@ import { CANARY_PERCENTAGE } from '../../lib/app-stack/canary-deployment.ts';
 import { INTEG_TEST_PREFIX, integTestRoleName } from '../../lib/app-stack/integ-test-role.ts';
 import { ACCESS_LOG_PREFIX } from '../../lib/app-stack/processor.ts';
 import { LAMBDA_RUNTIME_ENVIRONMENT } from '../../lib/app-stack/processor-bundling.ts';
-import { COST_TAG_KEYS } from '../../lib/app-stack/processor-stack.ts';
 import {
   BUDGET_ACTUAL_THRESHOLD_PERCENT,
   BUDGET_FORECAST_THRESHOLD_PERCENT,
 } from '../../lib/app-stack/stage-budget.ts';
 import { loadAppConfig } from '../../lib/config/app-config.ts';
-import { healthAlarmName, OUTPUT_KEYS } from '../../lib/config/names.ts';
+import { COST_TAG_KEYS, healthAlarmName, OUTPUT_KEYS } from '../../lib/config/names.ts';
+import { processorEnvironment } from '../../lib/config/processor-environment.ts';
 import {
+  PROCESSOR_METRICS,
   PROCESSOR_METRICS_NAMESPACE,
   PROCESSOR_SERVICE_NAME,
-  processorEnvironment,
-} from '../../lib/config/processor-environment.ts';
-import { PROCESSOR_METRICS } from '../../services/processor/src/metric-names.ts';
+} from '../../services/processor/src/metric-names.ts';
 import { managedPolicyStatements, resourceOf, stageOf, synthStages } from './stage-synth.ts';
 
 /** The three configured stages, synthesized once for the whole file. */

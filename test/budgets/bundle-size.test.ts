@@ -10,8 +10,8 @@ import {
   buildProcessorBundle,
   bytesByPackage,
   esbuildOptionsFromCdk,
-} from '../../bench/lib/bundle.ts';
-import { synthesizeDeployedFunction } from '../../local/deployed-function.ts';
+} from '../../devkit/bundle.ts';
+import { synthesizeDeployedFunction } from '../../devkit/deployed-function.ts';
 
 /**
  * The deterministic half of the cold-start figures: the bytes Node parses at every cold start. Timings live in

@@ -10,6 +10,7 @@ import {
   queueArnFromUrl,
 } from '../../bench/power-tuning-input.ts';
 import { PROCESSOR_ENTRY } from '../../lib/app-stack/processor-bundling.ts';
+import { decodeS3Key } from '../../services/processor/src/s3-key.ts';
 
 /**
  * The Power Tuning input is only useful if its payload makes the function do the work it does in production.
@@ -83,7 +84,7 @@ describe('power-tuning-input', () => {
       expect(fixture.counts(), invocation).toEqual({ GetObjectRange: 3, PutItem: 3 });
     }
     const key = JSON.parse(payload.Records[0]?.body ?? '{}').Records[0].s3.object.key as string;
-    const item = await fixture.item(decodeURIComponent(key.replace(/\+/g, ' ')));
+    const item = await fixture.item(decodeS3Key(key));
     expect(item?.status).toBe('PROCESSED');
     expect(item?.contentType).toBe('image/png');
   });

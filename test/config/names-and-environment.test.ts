@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
 import { INTEG_ENV, OUTPUT_KEYS, processorStackName, stageId } from '../../lib/config/names.ts';
+import { processorEnvironment } from '../../lib/config/processor-environment.ts';
 import {
   PROCESSOR_METRICS_NAMESPACE,
   PROCESSOR_SERVICE_NAME,
-  processorEnvironment,
-} from '../../lib/config/processor-environment.ts';
+} from '../../services/processor/src/metric-names.ts';
 
 describe('names', () => {
   it('PascalCases stage construct IDs', () => {

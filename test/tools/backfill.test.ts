@@ -17,8 +17,9 @@ import {
   type LocalAws,
   s3ClientConfig,
   startLocalAws,
-} from '../../local/aws-servers.ts';
+} from '../../devkit/aws-servers.ts';
 import { createHandler } from '../../services/processor/src/processor.ts';
+import { decodeS3Key } from '../../services/processor/src/s3-key.ts';
 import { backfill } from '../../tools/backfill.ts';
 import { decide, FLOOR_SEQUENCER, nextSequencer } from '../../tools/lib/backfill-events.ts';
 import { captureIo, fakeClock, NO_REGION_ENV } from './helpers.ts';
@@ -201,9 +202,7 @@ describe('backfill against s3rver and dynalite, processed by the real handler', 
     const table = await freshTable();
     const { bodies } = await run(table, ['--checkpoint', join(workDir, 'b.json')]);
     const process = processor(table);
-    const byKey = new Map(
-      bodies.map((b) => [decodeURIComponent(JSON.parse(b).Records[0].s3.object.key.replaceAll('+', ' ')), b]),
-    );
+    const byKey = new Map(bodies.map((b) => [decodeS3Key(JSON.parse(b).Records[0].s3.object.key), b]));
     const eTag = JSON.parse(bodies[0] as string).Records[0].s3.object.eTag as string;
 
     // Real event first, backfill event delivered late: the item keeps the real event.
@@ -301,7 +300,7 @@ describe('backfill against s3rver and dynalite, processed by the real handler', 
     await expect(backfill(args, captureIo(), deps)).rejects.toThrow('connection reset');
     const saved = JSON.parse(await readFile(checkpoint, 'utf8'));
     expect(saved).toMatchObject({
-      after: sentKeys[0] ? decodeURIComponent(sentKeys[0].replaceAll('+', ' ')) : '',
+      after: sentKeys[0] ? decodeS3Key(sentKeys[0]) : '',
       sent: 1,
       done: false,
     });

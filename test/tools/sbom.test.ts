@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProcessorBundle } from '../../bench/lib/bundle.ts';
+import { buildProcessorBundle } from '../../devkit/bundle.ts';
 import { PROJECT_ROOT } from '../../lib/config/resolve.ts';
 import { APP_POLICY, FUNCTION_POLICY } from '../../tools/lib/license-policy.ts';
 import { packageRootOf, readInstalledPackage, readLockfile } from '../../tools/lib/npm-packages.ts';

@@ -19,7 +19,7 @@
  * new event reprocesses the same object again and the item ends in the same state.
  */
 
-import { encodeS3EventKey } from '../../local/s3-notifications.ts';
+import { s3EventMessage, s3EventRecord } from '../../services/processor/src/s3-event-builder.ts';
 import { normaliseSequencer, SEQUENCER_WIDTH } from '../../services/processor/src/sequencer.ts';
 
 export type BackfillMode = 'missing' | 'reprocess';
@@ -105,8 +105,8 @@ export function decide(
 }
 
 /**
- * The SQS message S3 itself would send for the object's creation (event structure 2.1): key URL-encoded as S3
- * encodes it, ETag without quotes. `requestId` marks backfill events in the processor's logs.
+ * The SQS message S3 itself would send for the object's creation, from the processor's own builder (key encoded as
+ * S3 encodes it, ETag without quotes). `requestId` marks backfill events in the processor's logs.
  */
 export function notificationBody(args: {
   readonly bucket: string;
@@ -117,34 +117,22 @@ export function notificationBody(args: {
   readonly requestId: string;
 }): string {
   const { object } = args;
-  return JSON.stringify({
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: args.region,
-        eventTime: args.eventTime,
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'backfill' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': args.requestId, 'x-amz-id-2': 'backfill' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'backfill',
-          bucket: {
-            name: args.bucket,
-            ownerIdentity: { principalId: 'backfill' },
-            arn: `arn:aws:s3:::${args.bucket}`,
-          },
-          object: {
-            key: encodeS3EventKey(object.key),
-            size: object.size,
-            ...(object.eTag ? { eTag: object.eTag } : {}),
-            ...(object.versionId ? { versionId: object.versionId } : {}),
-            sequencer: args.sequencer,
-          },
-        },
-      },
-    ],
-  });
+  return s3EventMessage(
+    s3EventRecord({
+      eventName: 'ObjectCreated:Put',
+      bucket: args.bucket,
+      key: object.key,
+      region: args.region,
+      eventTime: args.eventTime,
+      size: object.size,
+      ...(object.eTag ? { eTag: object.eTag } : {}),
+      ...(object.versionId ? { versionId: object.versionId } : {}),
+      sequencer: args.sequencer,
+      requestId: args.requestId,
+      hostId: 'backfill',
+      principalId: 'backfill',
+      bucketOwnerId: 'backfill',
+      configurationId: 'backfill',
+    }),
+  );
 }

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { esbuildOptionsFromCdk, REFERENCE_ENTRY } from '../../../bench/lib/bundle.ts';
+import { esbuildOptionsFromCdk, REFERENCE_ENTRY } from '../../../devkit/bundle.ts';
 import { PROCESSOR_ENTRY, processorBundling } from '../../../lib/app-stack/processor-bundling.ts';
 
 const runs = Number(process.argv[2] ?? 15);
@@ -29,7 +29,7 @@ const variants: Variant[] = [
   { name: 'handler + Powertools Tracer', entry: path.join(import.meta.dirname, 'handler-with-tracer.ts') },
   // Same schema code: zod 4 classic exposes the functional API zod/mini uses.
   { name: 'handler with classic zod', entry: PROCESSOR_ENTRY, alias: { 'zod/mini': 'zod' } },
-  // The floor: a module that only constructs the S3 and DynamoDB clients (bench/reference/clients-only.ts).
+  // The floor: a module that only constructs the S3 and DynamoDB clients (devkit/reference/clients-only.ts).
   { name: 'SDK clients only (floor)', entry: REFERENCE_ENTRY },
 ];
 

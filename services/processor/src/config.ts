@@ -1,7 +1,4 @@
-import {
-  PROCESSOR_METRICS_NAMESPACE,
-  PROCESSOR_SERVICE_NAME,
-} from '../../../lib/config/processor-environment.ts';
+import { PROCESSOR_METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME } from './metric-names.ts';
 
 /**
  * The processor's configuration: read from the environment once, at cold start, and validated so that a

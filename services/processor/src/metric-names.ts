@@ -2,6 +2,10 @@
  * Names of the processor's EMF metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`, dimension `service`). Kept free
  * of imports so that the stack's alarms and dashboards can use the same names without bundling the handler.
  */
+/** Powertools service name and metrics namespace of the processor, shared by the stack, dashboards and tests. */
+export const PROCESSOR_SERVICE_NAME = 's3-object-processor';
+export const PROCESSOR_METRICS_NAMESPACE = 'S3ObjectProcessor';
+
 export const PROCESSOR_METRICS = {
   /** Created objects recorded PROCESSED. */
   objectsProcessed: 'ObjectsProcessed',

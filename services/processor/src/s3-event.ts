@@ -10,6 +10,7 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { decodeS3Key } from './s3-key.ts';
 import { normaliseSequencer } from './sequencer.ts';
 
 // Readable validation messages ("expected string, received undefined") instead of zod/mini's bare "Invalid input".
@@ -31,7 +32,7 @@ export interface ObjectEvent {
   /** ISO-8601 UTC with milliseconds, normalised so that string order is time order. */
   readonly eventTime: string;
   readonly bucket: string;
-  /** The object key, URL-decoded. */
+  /** The object key, decoded (see s3-key.ts). */
   readonly key: string;
   readonly size?: number;
   readonly eTag?: string;
@@ -80,16 +81,6 @@ type S3Record = z.infer<typeof S3RecordSchema>;
 
 const NotificationSchema = z.object({ Records: z.array(S3RecordSchema).check(z.minLength(1)) });
 const TestEventSchema = z.object({ Event: z.literal('s3:TestEvent'), Bucket: z.optional(z.string()) });
-
-/** Decodes a key as S3 encodes it in notifications: form encoding, '+' for a space, then percent-escapes. */
-export function decodeS3Key(encoded: string): string {
-  return decodeURIComponent(encoded.replaceAll('+', ' '));
-}
-
-/** Encodes a key the way S3 does in notifications (the inverse of `decodeS3Key`); for emulators and tests. */
-export function encodeS3Key(key: string): string {
-  return encodeURIComponent(key).replaceAll('%20', '+').replaceAll('%2F', '/');
-}
 
 const REMOVE_KEY_EVENTS: ReadonlySet<string> = new Set([
   'ObjectRemoved:DeleteMarkerCreated',

@@ -9,6 +9,12 @@ import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/cl
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  type AwsFault,
+  type AwsProxy,
+  type AwsProxyRequestInfo,
+  startAwsProxy,
+} from '../../../devkit/aws-proxy.ts';
+import {
   createBucket,
   createObjectTable,
   dynamodbClientConfig,
@@ -16,7 +22,7 @@ import {
   localAwsEnvironment,
   s3ClientConfig,
   startLocalAws,
-} from '../../../local/aws-servers.ts';
+} from '../../../devkit/aws-servers.ts';
 import { type Clients, createClients, DYNAMODB_MAX_ATTEMPTS } from '../src/clients.ts';
 import { createHandler, type SqsHandler } from '../src/processor.ts';
 import {
@@ -30,7 +36,6 @@ import {
   sqsMessage,
   testEventBody,
 } from './support/events.ts';
-import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
 import { type CapturedOutput, captureOutput } from './support/output.ts';
 import { SAMPLES } from './support/samples.ts';
 
@@ -38,7 +43,7 @@ const TABLE = 'objects-integration';
 const MAX_OBJECT_BYTES = 64 * 1024;
 
 let aws: LocalAws;
-let proxy: FaultProxy;
+let proxy: AwsProxy;
 let s3: S3Client; // the test's own client, to upload objects
 let dynamodb: DynamoDBClient; // the test's own client, to read items
 let clients: Clients; // the handler's clients, straight to the servers
@@ -50,6 +55,31 @@ let output: CapturedOutput;
 /** A clock that moves one second per call, so that a rewritten item shows a new processedAt. */
 let tick = 0;
 const clock = () => new Date(Date.UTC(2026, 0, 2, 4, 0, tick++));
+
+/** The object key a DynamoDB request is about (its Key or Item `objectKey`), or the request URL. */
+function objectKeyOf(request: AwsProxyRequestInfo): string {
+  const parsed = JSON.parse(request.body.toString('utf8') || '{}') as {
+    Item?: { objectKey?: { S?: string } };
+    Key?: { objectKey?: { S?: string } };
+  };
+  return parsed.Item?.objectKey?.S ?? parsed.Key?.objectKey?.S ?? request.url;
+}
+
+/** Makes the writes of one object key fail with `fault` (the first `times` of them, or all). */
+function failWrites(objectKey: string, fault: AwsFault, times?: number): void {
+  proxy.setFaults([
+    {
+      operations: ['PutItem', 'UpdateItem'],
+      fault,
+      match: (request) => objectKeyOf(request) === objectKey,
+      ...(times === undefined ? {} : { limit: times }),
+    },
+  ]);
+}
+
+/** Requests the proxy saw for an object key, faulted or forwarded. */
+const requestsFor = (objectKey: string): number =>
+  proxy.requests().filter((request) => request.identity === objectKey).length;
 
 function buildHandler(handlerClients: Clients): SqsHandler {
   return createHandler({
@@ -73,7 +103,7 @@ beforeAll(async () => {
   for (const [name, value] of Object.entries(localAwsEnvironment(aws))) vi.stubEnv(name, value);
   await createBucket(aws.s3Endpoint, BUCKET);
   await createObjectTable(aws.dynamodbEndpoint, TABLE);
-  proxy = await startFaultProxy(aws.dynamodbEndpoint);
+  proxy = await startAwsProxy({ service: 'dynamodb', upstream: aws.dynamodbEndpoint, identity: objectKeyOf });
   s3 = new S3Client(s3ClientConfig(aws));
   dynamodb = new DynamoDBClient(dynamodbClientConfig(aws));
   clients = createClients({ s3Endpoint: aws.s3Endpoint, dynamodbEndpoint: aws.dynamodbEndpoint });
@@ -93,7 +123,7 @@ afterAll(async () => {
   ]) {
     c?.destroy();
   }
-  await proxy?.close();
+  await proxy?.stop();
   await aws?.close();
   vi.unstubAllEnvs();
   output.restore();
@@ -318,7 +348,7 @@ describe('partial batch failures', () => {
   });
 
   it('retries a server fault with the SDK and, once attempts are exhausted, fails only that message', async () => {
-    proxy.failWrites('faults/broken.txt', { status: 500, type: 'InternalServerError' });
+    failWrites('faults/broken.txt', 'dynamodb-internal-server-error');
     const broken = await upload('faults/broken.txt', 'a', 'text/plain');
     const fine = await upload('faults/fine.txt', 'b', 'text/plain');
     const brokenMessage = sqsMessage(
@@ -329,7 +359,7 @@ describe('partial batch failures', () => {
     const response = await faultyHandler(sqsEvent(brokenMessage, fineMessage), lambdaContext());
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: brokenMessage.messageId }] });
-    expect(proxy.requestsFor('faults/broken.txt')).toBe(DYNAMODB_MAX_ATTEMPTS);
+    expect(requestsFor('faults/broken.txt')).toBe(DYNAMODB_MAX_ATTEMPTS);
     expect(await itemOf('faults/broken.txt')).toBeUndefined();
     expect(await itemOf('faults/fine.txt')).toMatchObject({ status: 'PROCESSED' });
     expect(output.logs('Object event failed').at(-1)).toMatchObject({
@@ -339,23 +369,19 @@ describe('partial batch failures', () => {
   });
 
   it('rides out throttling with SDK backoff, without failing the message', async () => {
-    proxy.failWrites('faults/throttled.txt', {
-      status: 400,
-      type: 'ProvisionedThroughputExceededException',
-      times: 1,
-    });
+    failWrites('faults/throttled.txt', 'dynamodb-provisioned-throughput-exceeded', 1);
     const { size, eTag } = await upload('faults/throttled.txt', 'c', 'text/plain');
     const response = await deliver(
       faultyHandler,
       notificationBody(created('faults/throttled.txt', size, eTag, '90')),
     );
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(proxy.requestsFor('faults/throttled.txt')).toBe(2);
+    expect(requestsFor('faults/throttled.txt')).toBe(2);
     expect(await itemOf('faults/throttled.txt')).toMatchObject({ status: 'PROCESSED' });
   });
 
   it('fails the invocation when every message fails, so that Lambda backs off', async () => {
-    proxy.failWrites('faults/all.txt', { status: 500, type: 'InternalServerError' });
+    failWrites('faults/all.txt', 'dynamodb-internal-server-error');
     await expect(
       deliver(faultyHandler, notificationBody(removed('faults/all.txt', '99'))),
     ).rejects.toBeInstanceOf(FullBatchFailureError);

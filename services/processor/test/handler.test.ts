@@ -13,7 +13,7 @@ import {
   localAwsEnvironment,
   s3ClientConfig,
   startLocalAws,
-} from '../../../local/aws-servers.ts';
+} from '../../../devkit/aws-servers.ts';
 import { created, lambdaContext, notificationBody, sqsEvent, sqsMessage } from './support/events.ts';
 import { type CapturedOutput, captureOutput } from './support/output.ts';
 

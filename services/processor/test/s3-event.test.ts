@@ -1,12 +1,5 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  classifyEvent,
-  decodeS3Key,
-  encodeS3Key,
-  InvalidMessageError,
-  parseMessageBody,
-} from '../src/s3-event.ts';
+import { classifyEvent, InvalidMessageError, parseMessageBody } from '../src/s3-event.ts';
 import { notificationBody, s3Record, testEventBody } from './support/events.ts';
 
 /** The problems a body is rejected with (fails the test if it is accepted). */
@@ -19,33 +12,6 @@ function problemsOf(body: string): readonly string[] {
   }
   throw new Error('expected the body to be rejected');
 }
-
-describe('decodeS3Key', () => {
-  it.each([
-    ['my+photo.jpg', 'my photo.jpg'],
-    ['a%2Bb.txt', 'a+b.txt'],
-    ['a%2Bb+c.txt', 'a+b c.txt'],
-    ['images/2026/01/cat.png', 'images/2026/01/cat.png'],
-    ['deep/nested%2Fslash/x', 'deep/nested/slash/x'],
-    ['%C3%A9t%C3%A9+%F0%9F%93%B7.png', 'été 📷.png'],
-    ['100%25+done.txt', '100% done.txt'],
-    ['%E6%97%A5%E6%9C%AC/%E8%AA%9E.txt', '日本/語.txt'],
-  ])('decodes %s to %s', (encoded, decoded) => {
-    expect(decodeS3Key(encoded)).toBe(decoded);
-  });
-
-  it('round-trips any key through encodeS3Key', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', minLength: 1 }), (key) => {
-        expect(decodeS3Key(encodeS3Key(key))).toBe(key);
-      }),
-    );
-  });
-
-  it('encodes like S3: spaces as +, a literal + escaped, slashes kept', () => {
-    expect(encodeS3Key('a b+c/d.txt')).toBe('a+b%2Bc/d.txt');
-  });
-});
 
 describe('classifyEvent', () => {
   it.each([

@@ -3,11 +3,11 @@
  * documented in "Event message structure"), SQS records carrying them, and a Lambda context.
  */
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { encodeS3Key } from '../../src/s3-event.ts';
+import { s3EventMessage, s3EventRecord, s3TestEventMessage } from '../../src/s3-event-builder.ts';
 
 export interface S3RecordInput {
   readonly eventName: string;
-  /** The real (decoded) key; encoded here as S3 encodes it. */
+  /** The real (decoded) key; encoded by the builder as S3 encodes it. */
   readonly key: string;
   readonly bucket?: string;
   readonly size?: number;
@@ -19,36 +19,25 @@ export interface S3RecordInput {
 
 export const BUCKET = 'uploads-bucket';
 
-/** One S3 notification record, shaped like the ones S3 sends (eventVersion 2.1, every documented field). */
+/**
+ * One S3 notification record from the shared builder (services/processor/src/s3-event-builder.ts) with fixed
+ * identities, as a plain object the tests may reshape to make it invalid.
+ */
 export function s3Record(input: S3RecordInput): Record<string, unknown> {
-  const object: Record<string, unknown> = { key: encodeS3Key(input.key) };
-  if (input.size !== undefined) object.size = input.size;
-  if (input.eTag !== undefined) object.eTag = input.eTag;
-  if (input.versionId !== undefined) object.versionId = input.versionId;
-  if (input.sequencer !== undefined) object.sequencer = input.sequencer;
-  const bucket = input.bucket ?? BUCKET;
+  const { bucket, eventTime, ...object } = input;
   return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'eu-west-1',
-    eventTime: input.eventTime ?? '2026-01-02T03:04:05.678Z',
-    eventName: input.eventName,
-    userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
-    requestParameters: { sourceIPAddress: '203.0.113.10' },
-    responseElements: {
-      'x-amz-request-id': 'C3D13FE58DE4C810',
-      'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
-    },
-    s3: {
-      s3SchemaVersion: '1.0',
+    ...s3EventRecord({
+      ...object,
+      bucket: bucket ?? BUCKET,
+      region: 'eu-west-1',
+      eventTime: eventTime ?? '2026-01-02T03:04:05.678Z',
+      principalId: 'AWS:AIDAEXAMPLE',
+      sourceIPAddress: '203.0.113.10',
+      requestId: 'C3D13FE58DE4C810',
+      hostId: 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
+      bucketOwnerId: 'A3NL1KOZZKExample',
       configurationId: 'ObjectEvents',
-      bucket: {
-        name: bucket,
-        ownerIdentity: { principalId: 'A3NL1KOZZKExample' },
-        arn: `arn:aws:s3:::${bucket}`,
-      },
-      object,
-    },
+    }),
   };
 }
 
@@ -70,17 +59,13 @@ export const removed = (key: string, sequencer: string | undefined, extra: Parti
 
 /** The message S3 sends once when notifications are configured on a queue. */
 export const testEventBody = (bucket = BUCKET): string =>
-  JSON.stringify({
-    Service: 'Amazon S3',
-    Event: 's3:TestEvent',
-    Time: '2026-01-02T03:04:05.678Z',
-    Bucket: bucket,
-    RequestId: '5582815E1AEA5ADF',
-    HostId: '8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE',
+  s3TestEventMessage(bucket, {
+    time: '2026-01-02T03:04:05.678Z',
+    requestId: '5582815E1AEA5ADF',
+    hostId: '8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE',
   });
 
-export const notificationBody = (...records: Record<string, unknown>[]): string =>
-  JSON.stringify({ Records: records });
+export const notificationBody = (...records: Record<string, unknown>[]): string => s3EventMessage(...records);
 
 let messageCounter = 0;
 

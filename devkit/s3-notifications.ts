@@ -1,5 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
+import {
+  type S3EventRecord,
+  s3EventMessage,
+  s3EventRecord,
+  s3TestEventMessage,
+} from '../services/processor/src/s3-event-builder.ts';
 import { type Clock, systemClock } from './clock.ts';
 
 /**
@@ -7,7 +12,8 @@ import { type Clock, systemClock } from './clock.ts';
  * locally the same bytes it sees in AWS. s3rver's own events differ from S3's in ways that matter to a consumer:
  * the key is not URL-encoded, the sequencer is the millisecond clock (equal for two writes in the same millisecond,
  * and restarting below a persisted table's sequencers is impossible to rule out), Copy events carry no eTag, the
- * region is always us-east-1 and the bucket ARN is malformed.
+ * region is always us-east-1 and the bucket ARN is malformed. The records themselves come from the processor's own
+ * builder (services/processor/src/s3-event-builder.ts), the one definition of the format.
  */
 
 /** The part of an s3rver event this module reads. */
@@ -32,55 +38,6 @@ export interface ObjectFacts {
   readonly versionId?: string;
 }
 
-/** One S3 event notification record, as S3 writes it (event structure version 2.1). */
-export interface S3NotificationRecord {
-  readonly eventVersion: '2.1';
-  readonly eventSource: 'aws:s3';
-  readonly awsRegion: string;
-  readonly eventTime: string;
-  readonly eventName: string;
-  readonly userIdentity: { readonly principalId: string };
-  readonly requestParameters: { readonly sourceIPAddress: string };
-  readonly responseElements: { readonly 'x-amz-request-id': string; readonly 'x-amz-id-2': string };
-  readonly s3: {
-    readonly s3SchemaVersion: '1.0';
-    readonly configurationId: string;
-    readonly bucket: {
-      readonly name: string;
-      readonly ownerIdentity: { readonly principalId: string };
-      readonly arn: string;
-    };
-    readonly object: {
-      readonly key: string;
-      readonly size?: number;
-      readonly eTag?: string;
-      readonly versionId?: string;
-      readonly sequencer: string;
-    };
-  };
-}
-
-/** Characters S3 leaves as they are in a notification's key; everything else is percent-encoded as UTF-8. */
-const KEY_SAFE = /[A-Za-z0-9\-_.*/]/;
-
-/**
- * Encodes an object key the way S3 writes it into event notifications: form URL encoding
- * (application/x-www-form-urlencoded, so a space becomes '+' and '+' becomes '%2B'; AWS documents
- * "red flower.jpg" -> "red+flower.jpg"), except that '/' is kept, as S3 does for prefixes.
- */
-export function encodeS3EventKey(key: string): string {
-  let out = '';
-  for (const char of key) {
-    if (char === ' ') out += '+';
-    else if (KEY_SAFE.test(char)) out += char;
-    else {
-      for (const byte of Buffer.from(char, 'utf8'))
-        out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-    }
-  }
-  return out;
-}
-
 /**
  * S3's sequencer: a hexadecimal string that grows with every event on a key. This one grows across all keys, is
  * seeded from the wall clock so that a restart on a persisted data directory continues above every sequencer
@@ -102,18 +59,6 @@ export class SequencerSource {
   }
 }
 
-/** The message S3 sends to a queue when a notification configuration is put on a bucket. */
-export function testEventMessage(bucket: string, now: Date): string {
-  return JSON.stringify({
-    Service: 'Amazon S3',
-    Event: 's3:TestEvent',
-    Time: now.toISOString(),
-    Bucket: bucket,
-    RequestId: randomHex(16),
-    HostId: randomBytes(54).toString('base64'),
-  });
-}
-
 export interface ToNotificationOptions {
   readonly region: string;
   readonly sequencer: string;
@@ -127,38 +72,27 @@ export interface ToNotificationOptions {
 export function toNotificationRecord(
   source: S3rverEventRecord,
   options: ToNotificationOptions,
-): S3NotificationRecord {
+): S3EventRecord {
   const created = source.eventName.startsWith('ObjectCreated:');
   const size = source.s3.object.size ?? options.facts?.size;
   const eTag = source.s3.object.eTag ?? options.facts?.eTag;
   const versionId = options.facts?.versionId;
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: options.region,
-    eventTime: source.eventTime ?? new Date().toISOString(),
+  return s3EventRecord({
     eventName: source.eventName,
-    userIdentity: { principalId: 'AWS:AIDALOCALEMULATOR0000' },
-    requestParameters: { sourceIPAddress: source.requestParameters?.sourceIPAddress ?? '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': randomHex(16), 'x-amz-id-2': randomBytes(54).toString('base64') },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: options.configurationId ?? 'local-ingest',
-      bucket: {
-        name: source.s3.bucket.name,
-        ownerIdentity: { principalId: 'A3LOCALEMULATOR' },
-        arn: `arn:aws:s3:::${source.s3.bucket.name}`,
-      },
-      object: {
-        key: encodeS3EventKey(source.s3.object.key),
-        // S3 omits size and eTag from removal events; a create always has both.
-        ...(created && size !== undefined ? { size } : {}),
-        ...(created && eTag !== undefined ? { eTag: eTag.replaceAll('"', '') } : {}),
-        ...(versionId !== undefined ? { versionId } : {}),
-        sequencer: options.sequencer,
-      },
-    },
-  };
+    bucket: source.s3.bucket.name,
+    key: source.s3.object.key,
+    region: options.region,
+    ...(source.eventTime === undefined ? {} : { eventTime: source.eventTime }),
+    // S3 omits size and eTag from removal events; a create always has both.
+    ...(created && size !== undefined ? { size } : {}),
+    ...(created && eTag !== undefined ? { eTag } : {}),
+    ...(versionId !== undefined ? { versionId } : {}),
+    sequencer: options.sequencer,
+    principalId: 'AWS:AIDALOCALEMULATOR0000',
+    bucketOwnerId: 'A3LOCALEMULATOR',
+    sourceIPAddress: source.requestParameters?.sourceIPAddress ?? '127.0.0.1',
+    configurationId: options.configurationId ?? 'local-ingest',
+  });
 }
 
 /** Options of the emulator that connects s3rver to the ingest queue. */
@@ -202,7 +136,9 @@ export class S3NotificationEmulator {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.options.send(testEventMessage(this.options.bucket, new Date(this.clock.now())));
+    this.options.send(
+      s3TestEventMessage(this.options.bucket, { time: new Date(this.clock.now()).toISOString() }),
+    );
     this.options.source.on('event', this.listener);
   }
 
@@ -248,13 +184,6 @@ export class S3NotificationEmulator {
       sequencer,
       ...(facts ? { facts } : {}),
     });
-    this.options.send(JSON.stringify({ Records: [notification] }));
+    this.options.send(s3EventMessage(notification));
   }
-}
-
-function randomHex(length: number): string {
-  return randomBytes(Math.ceil(length / 2))
-    .toString('hex')
-    .slice(0, length)
-    .toUpperCase();
 }

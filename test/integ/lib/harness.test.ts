@@ -6,8 +6,8 @@ import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/clie
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { IntegHarness } from './harness.ts';
-import type { IntegTarget } from './target.ts';
+import { IntegHarness } from '../../../integ/lib/harness.ts';
+import type { IntegTarget } from '../../../integ/lib/target.ts';
 
 const s3 = mockClient(S3Client);
 const dynamodb = mockClient(DynamoDBClient);

@@ -2,9 +2,6 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OUTPUT_KEYS } from '../../lib/config/names.ts';
-import type { ReadyInfo } from '../../local/environment.ts';
-import { planInteg } from '../run.ts';
 import {
   type IntegTarget,
   IntegTargetError,
@@ -12,7 +9,10 @@ import {
   resolveStageTarget,
   targetFromEnv,
   targetToEnv,
-} from './target.ts';
+} from '../../../integ/lib/target.ts';
+import { planInteg } from '../../../integ/run.ts';
+import { OUTPUT_KEYS } from '../../../lib/config/names.ts';
+import type { ReadyInfo } from '../../../local/environment.ts';
 
 const cloudFormation = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);

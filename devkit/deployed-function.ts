@@ -3,7 +3,7 @@ import {
   type SynthesizeStageOptions,
   synthesizeProcessorStage,
   type TemplateResource,
-} from '../tools/lib/function-asset.ts';
+} from '../lib/stages/function-asset.ts';
 
 /**
  * The processor exactly as a stage deploys it, read from that stage's synthesized CloudFormation: the code asset

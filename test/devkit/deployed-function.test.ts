@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ASSET_RESOURCE_METADATA_ENABLED_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../bin/build-app.ts';
-import { LAMBDA_RUNTIME_ENVIRONMENT } from '../lib/app-stack/processor-bundling.ts';
-import { stageByName } from '../lib/config/app-config.ts';
-import { processorEnvironment } from '../lib/config/processor-environment.ts';
-import { loadProjectConfig } from '../lib/config/resolve.ts';
+import { buildApp } from '../../bin/build-app.ts';
 import {
   type DeployedFunction,
   resolveEnvironment,
   synthesizeDeployedFunction,
-} from './deployed-function.ts';
+} from '../../devkit/deployed-function.ts';
+import { LAMBDA_RUNTIME_ENVIRONMENT } from '../../lib/app-stack/processor-bundling.ts';
+import { stageByName } from '../../lib/config/app-config.ts';
+import { processorEnvironment } from '../../lib/config/processor-environment.ts';
+import { loadProjectConfig } from '../../lib/config/resolve.ts';
 
 /**
  * The proof that `npm start` runs what the pipeline deploys: the whole app is synthesized through the same entry
@@ -39,7 +39,7 @@ let pipelineAssetDir: string;
 beforeAll(() => {
   local = synthesizeDeployedFunction({ stageName: 'dev', outdir: join(scratch, 'local') });
 
-  const context = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')).context;
+  const context = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
   const app = new App({
     outdir: join(scratch, 'pipeline'),
     context: { ...context, [ASSET_RESOURCE_METADATA_ENABLED_CONTEXT]: true },

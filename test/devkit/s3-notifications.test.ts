@@ -1,43 +1,13 @@
 import { EventEmitter } from 'node:events';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, settle } from './clock.ts';
+import { ManualClock, settle } from '../../devkit/clock.ts';
 import {
-  encodeS3EventKey,
   type ObjectFacts,
   S3NotificationEmulator,
-  type S3NotificationRecord,
   type S3rverEventRecord,
   SequencerSource,
-} from './s3-notifications.ts';
-
-/** The decoding the item contract prescribes: '+' is a space, then percent-decoding. */
-const decodeS3EventKey = (encoded: string) => decodeURIComponent(encoded.replaceAll('+', ' '));
-
-describe('encodeS3EventKey', () => {
-  it.each([
-    ['red flower.jpg', 'red+flower.jpg'], // the example in the S3 notification documentation
-    ['a+b.txt', 'a%2Bb.txt'],
-    ['nested/sub dir/file.png', 'nested/sub+dir/file.png'],
-    ['café/日本.png', 'caf%C3%A9/%E6%97%A5%E6%9C%AC.png'],
-    ['smile 😀.gif', 'smile+%F0%9F%98%80.gif'],
-    ['100%.txt', '100%25.txt'],
-    ['dt=2025-01-01/a:b,c(1).log', 'dt%3D2025-01-01/a%3Ab%2Cc%281%29.log'],
-    ['plain-name_1.0*', 'plain-name_1.0*'],
-  ])('encodes %j as %j', (key, encoded) => {
-    expect(encodeS3EventKey(key)).toBe(encoded);
-  });
-
-  it('round-trips every key through the decoding consumers must apply', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), (key) => {
-        const encoded = encodeS3EventKey(key);
-        expect(encoded).not.toMatch(/[ ]/);
-        expect(decodeS3EventKey(encoded)).toBe(key);
-      }),
-    );
-  });
-});
+} from '../../devkit/s3-notifications.ts';
+import type { S3EventRecord } from '../../services/processor/src/s3-event-builder.ts';
 
 describe('SequencerSource', () => {
   it('grows strictly, as hexadecimal, even for many events in one millisecond', () => {
@@ -84,9 +54,9 @@ function emulator(readObjectFacts: (bucket: string, key: string) => Promise<Obje
   });
   const records = () =>
     sent.slice(1).map((body) => {
-      const parsed = JSON.parse(body) as { Records: S3NotificationRecord[] };
+      const parsed = JSON.parse(body) as { Records: S3EventRecord[] };
       expect(parsed.Records).toHaveLength(1);
-      return parsed.Records[0] as S3NotificationRecord;
+      return parsed.Records[0] as S3EventRecord;
     });
   return { source, sent, dropped, instance, records };
 }

@@ -9,10 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamodbClientConfig, s3ClientConfig } from './aws-servers.ts';
-import type { ReadyInfo } from './environment.ts';
-import { runStart } from './start.ts';
-import { DEFAULT_DYNAMODB_PORT, DEFAULT_S3_PORT, parseStartOptions, UsageError } from './start-options.ts';
+import { dynamodbClientConfig, s3ClientConfig } from '../../devkit/aws-servers.ts';
+import type { ReadyInfo } from '../../local/environment.ts';
+import { runStart } from '../../local/start.ts';
+import {
+  DEFAULT_DYNAMODB_PORT,
+  DEFAULT_S3_PORT,
+  parseStartOptions,
+  UsageError,
+} from '../../local/start-options.ts';
 
 describe('parseStartOptions', () => {
   it('uses the fixed default ports and stage dev', () => {
@@ -139,7 +144,7 @@ describe('npm start: clear messages for bad input', () => {
   });
 });
 
-const START = fileURLToPath(new URL('./start.ts', import.meta.url));
+const START = fileURLToPath(new URL('../../local/start.ts', import.meta.url));
 
 const launched: ChildProcessWithoutNullStreams[] = [];
 afterAll(() => {
@@ -201,9 +206,10 @@ describe('npm start: the ready line, per-object lines, clean stop and --data-dir
     expect(first.lines[0]).toBe(JSON.stringify(info));
     expect(info).toMatchObject({ ready: true, stage: 'dev', region: 'eu-west-1' });
     expect(JSON.parse(await readFile(readyFile, 'utf8'))).toEqual(info);
-    expect(first.lines.join('\n')).toContain(
-      `aws s3 cp ./file.png s3://${info.bucket}/ --endpoint-url ${info.s3Endpoint}`,
-    );
+    // The instructions follow the ready line; under load they may not have been read yet when it arrives.
+    const upload = `aws s3 cp ./file.png s3://${info.bucket}/ --endpoint-url ${info.s3Endpoint}`;
+    await first.waitForLine((l) => l.includes(upload), 30_000);
+    expect(first.lines.join('\n')).toContain(upload);
 
     const s3 = new S3Client(s3ClientConfig(info));
     await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: 'hello world.txt', Body: 'hello' }));

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, settle } from './clock.ts';
-import { type BatchEnd, type DeadLetter, LocalQueue, type LocalQueueOptions } from './queue.ts';
+import { ManualClock, settle } from '../../devkit/clock.ts';
+import { type BatchEnd, type DeadLetter, LocalQueue, type LocalQueueOptions } from '../../devkit/queue.ts';
 
 interface Invocation {
   readonly records: SQSRecord[];

@@ -7,7 +7,7 @@ import {
   PROCESSOR_ESBUILD_TARGET,
   PROJECT_ROOT,
   processorBundling,
-} from '../../lib/app-stack/processor-bundling.ts';
+} from '../lib/app-stack/processor-bundling.ts';
 
 /**
  * The guard in `npm test` (test/budgets): the deployed bundle may not grow past this many bytes. The issue's target
@@ -19,7 +19,7 @@ import {
 export const BUNDLE_BUDGET_BYTES = 455_000;
 
 /** Entry of the cold-start reference: a module that only constructs an S3 and a DynamoDB client. */
-export const REFERENCE_ENTRY = path.join(import.meta.dirname, '..', 'reference', 'clients-only.ts');
+export const REFERENCE_ENTRY = path.join(import.meta.dirname, 'reference', 'clients-only.ts');
 
 /** A bundle on disk with what it weighs and what went into it. */
 export interface BuiltBundle {
@@ -72,7 +72,7 @@ export function esbuildOptionsFromCdk(
     .map(([key]) => key);
   if (unknown.length > 0) {
     throw new Error(
-      `bench/lib/bundle.ts does not mirror the NodejsFunction bundling option(s) ${unknown.join(', ')}; ` +
+      `devkit/bundle.ts does not mirror the NodejsFunction bundling option(s) ${unknown.join(', ')}; ` +
         'teach esbuildOptionsFromCdk what the CDK passes to esbuild for them',
     );
   }
@@ -114,7 +114,7 @@ function aliasFromEsbuildArgs(args: Record<string, string | boolean | string[]>)
   for (const [key, value] of Object.entries(args)) {
     if (!key.startsWith('--alias:') || typeof value !== 'string') {
       throw new Error(
-        `bench/lib/bundle.ts does not mirror the esbuild argument ${key}; teach esbuildOptionsFromCdk`,
+        `devkit/bundle.ts does not mirror the esbuild argument ${key}; teach esbuildOptionsFromCdk`,
       );
     }
     alias[key.slice('--alias:'.length)] = value;

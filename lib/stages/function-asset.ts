@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { App, type CfnResource } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { ASSET_RESOURCE_METADATA_ENABLED_CONTEXT } from 'aws-cdk-lib/cx-api';
-import type { ProcessorStack } from '../../lib/app-stack/processor-stack.ts';
-import { stageByName } from '../../lib/config/app-config.ts';
-import { stageId } from '../../lib/config/names.ts';
-import { cdkJsonContext, loadProjectConfig } from '../../lib/config/resolve.ts';
-import type { StageConfig } from '../../lib/config/stage-config.ts';
-import { ProcessorStage } from '../../lib/stages/processor-stage.ts';
+import type { ProcessorStack } from '../app-stack/processor-stack.ts';
+import { stageByName } from '../config/app-config.ts';
+import { stageId } from '../config/names.ts';
+import { cdkJsonContext, loadProjectConfig } from '../config/resolve.ts';
+import type { StageConfig } from '../config/stage-config.ts';
+import { ProcessorStage } from './processor-stage.ts';
 
 /**
  * One stage synthesized the way the pipeline synthesizes it (a ProcessorStage in an App, with the context of cdk.json),

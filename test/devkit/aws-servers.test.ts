@@ -19,7 +19,7 @@ import {
   localAwsEnvironment,
   s3ClientConfig,
   startLocalAws,
-} from './aws-servers.ts';
+} from '../../devkit/aws-servers.ts';
 
 /** Resolves true if something accepts TCP connections at the endpoint. */
 function accepts(endpoint: string): Promise<boolean> {

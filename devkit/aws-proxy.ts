@@ -3,7 +3,8 @@
  * (s3rver for S3, dynalite for DynamoDB). Point an SDK client (or the processor, through
  * `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_DYNAMODB`) at `proxy.endpoint` instead of the server.
  *
- * Used by the reliability suites (faults) and the benchmark (fixed added latency, request counts).
+ * The one such proxy of the repository: used by the reliability suites (faults), the processor's integration test
+ * (DynamoDB faults on chosen items) and the benchmark (fixed added latency, request counts).
  *
  * ```ts
  * const ddb = await startAwsProxy({
@@ -146,6 +147,8 @@ export interface AwsProxyLogEntry {
   readonly upstreamStatus?: number;
   /** Ordinal (0-based) of this identical request among those seen: 0 = first try, 1 = its first repeat. */
   readonly occurrence: number;
+  /** What `options.identity` returned for this request (only when that option is set), e.g. an item key. */
+  readonly identity?: string;
 }
 
 /** A running proxy. */
@@ -241,7 +244,9 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
     const info = describe(options.service, req, body);
     counts.set(info.operation, (counts.get(info.operation) ?? 0) + 1);
-    const identity = options.identity ? `${info.operation} ${options.identity(info)}` : requestIdentity(info);
+    const callerIdentity = options.identity?.(info);
+    const identity =
+      callerIdentity === undefined ? requestIdentity(info) : `${info.operation} ${callerIdentity}`;
     const occurrence = seen.get(identity) ?? 0;
     seen.set(identity, occurrence + 1);
     const ruleIndex = rules.findIndex((rule, index) => fires(rule, index, info, identity, occurrence));
@@ -252,6 +257,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       method: info.method,
       url: info.url,
       occurrence,
+      ...(callerIdentity === undefined ? {} : { identity: callerIdentity }),
       ...(info.key === undefined ? {} : { key: info.key }),
       ...(info.sdkAttempt === undefined ? {} : { sdkAttempt: info.sdkAttempt }),
       ...(info.sdkMaxAttempts === undefined ? {} : { sdkMaxAttempts: info.sdkMaxAttempts }),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalEnvironment, startLocalEnvironment } from './environment.ts';
-import type { DeadLetter } from './queue.ts';
+import type { DeadLetter } from '../../devkit/queue.ts';
+import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment.ts';
 
 /**
  * The environment's wiring of the deployed function to the queue: the stage's maxReceiveCount and visibility

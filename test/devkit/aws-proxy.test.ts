@@ -9,8 +9,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { LOCAL_AWS_CREDENTIALS, type LocalAws, startLocalAws } from '../../local/aws-servers.ts';
-import { type AwsProxy, startAwsProxy } from './aws-proxy.ts';
+import { type AwsProxy, startAwsProxy } from '../../devkit/aws-proxy.ts';
+import { LOCAL_AWS_CREDENTIALS, type LocalAws, startLocalAws } from '../../devkit/aws-servers.ts';
 
 const credentials = LOCAL_AWS_CREDENTIALS;
 const region = 'us-east-1';

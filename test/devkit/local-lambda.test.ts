@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvocationError, LocalLambda } from './local-lambda.ts';
+import { InvocationError, LocalLambda } from '../../devkit/local-lambda.ts';
 
 /** A stand-in bundle whose behaviour each event chooses, so every runtime path can be exercised. */
 const BUNDLE = `
@@ -156,7 +156,7 @@ describe('LocalLambda', () => {
     const script = join(taskRoot, 'parent.mjs');
     await writeFile(
       script,
-      `const { LocalLambda } = await import(${JSON.stringify(new URL('./local-lambda.ts', import.meta.url).href)});
+      `const { LocalLambda } = await import(${JSON.stringify(new URL('../../devkit/local-lambda.ts', import.meta.url).href)});
        const lambda = await LocalLambda.start({ taskRoot: ${JSON.stringify(taskRoot)}, handler: 'index.handler',
          environment: {}, timeoutMs: 5000, concurrency: 1 });
        await lambda.invoke({ action: 'linger' });

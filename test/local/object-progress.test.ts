@@ -1,8 +1,8 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, settle } from './clock.ts';
-import { type ItemSummary, ObjectProgress } from './object-progress.ts';
-import { LocalQueue } from './queue.ts';
+import { ManualClock, settle } from '../../devkit/clock.ts';
+import { LocalQueue } from '../../devkit/queue.ts';
+import { type ItemSummary, ObjectProgress } from '../../local/object-progress.ts';
 
 const notification = (encodedKey: string, sequencer: string, eventName = 'ObjectCreated:Put') =>
   JSON.stringify({

@@ -6,9 +6,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBucket, type LocalAws, s3ClientConfig, startLocalAws } from './aws-servers.ts';
-import type { S3rverEvent } from './s3-notifications.ts';
-import { completeS3rverEvents } from './s3rver-events.ts';
+import { createBucket, type LocalAws, s3ClientConfig, startLocalAws } from '../../devkit/aws-servers.ts';
+import type { S3rverEvent } from '../../devkit/s3-notifications.ts';
+import { completeS3rverEvents } from '../../devkit/s3rver-events.ts';
 
 let aws: LocalAws;
 let s3: S3Client;
