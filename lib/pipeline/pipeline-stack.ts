@@ -21,6 +21,7 @@ import { NPM_CI, PipelineBuildEnvironment, REQUIRE_NODE_24 } from './build-envir
 import { acknowledgePipelineFindings } from './nag-acknowledgements.ts';
 import { PipelineNotifications } from './pipeline-notifications.ts';
 import { loadPostDeployBuildSpec } from './post-deploy-buildspec.ts';
+import { PullRequestChecks } from './pull-request-checks.ts';
 import { applyStageConditions } from './stage-conditions.ts';
 import { changeSetReviewStep, driftCheckStep, postDeployTestStep } from './stage-steps.ts';
 import { publishSboms, SUPPLY_CHAIN_GATE_COMMANDS } from './supply-chain-gates.ts';
@@ -57,6 +58,8 @@ export class PipelineStack extends Stack {
   readonly stages: readonly ProcessorStage[];
   readonly notifications: PipelineNotifications;
   readonly buildEnvironment: PipelineBuildEnvironment;
+  /** The synth gates on pull requests, before they are merged (deploys nothing). */
+  readonly pullRequestChecks: PullRequestChecks;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     const { config, postDeployBuildSpec, ...stackProps } = props;
@@ -136,6 +139,13 @@ export class PipelineStack extends Stack {
         codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED,
         codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
       ],
+    });
+
+    this.pullRequestChecks = new PullRequestChecks(this, 'PullRequestChecks', {
+      pipeline: config.pipeline,
+      commands: SYNTH_COMMANDS,
+      buildEnvironment: this.buildEnvironment,
+      projectName: `${pipelineName(config.project)}-pull-requests`,
     });
 
     new CfnOutput(this, 'PipelineName', { value: this.pipeline.pipeline.pipelineName });

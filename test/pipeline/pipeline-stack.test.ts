@@ -787,3 +787,58 @@ describe('names the promotions tool reads history by', () => {
     expect(action('UpdatePipeline', PIPELINE_ACTIONS.selfMutate)).toBeDefined();
   });
 });
+
+describe('pull-request checks', () => {
+  const prProject = () => {
+    const [[id, project]] = ofType('AWS::CodeBuild::Project').filter(([i]) =>
+      i.startsWith('PullRequestChecksProject'),
+    ) as [[string, Resource]];
+    return { id, project };
+  };
+
+  it('run on every pull request into the pipeline branch and report their status on it', () => {
+    const { project } = prProject();
+    expect(project.Properties.Name).toBe(`${config.project}-pull-requests`);
+    expect(project.Properties.Source).toMatchObject({
+      Type: 'GITHUB',
+      Location: `https://github.com/${config.pipeline.repository}.git`,
+      ReportBuildStatus: true,
+      Auth: { Type: 'CODECONNECTIONS', Resource: config.pipeline.connectionArn },
+    });
+    expect(project.Properties.Triggers).toEqual({
+      Webhook: true,
+      FilterGroups: [
+        [
+          { Type: 'EVENT', Pattern: 'PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED, PULL_REQUEST_REOPENED' },
+          { Type: 'BASE_REF', Pattern: `refs/heads/${config.pipeline.branch}` },
+        ],
+      ],
+    });
+  });
+
+  it('run exactly the commands the delivery pipeline synth step runs (one definition of green)', () => {
+    const synth = buildSpecOf(projectOf(action('Build', 'Synth')));
+    const checks = buildSpecOf(prProject().project);
+    expect(checks.phases.build.commands).toEqual(synth.phases.build.commands);
+    expect(checks.phases.install).toEqual(synth.phases.install);
+    expect(checks.phases.build.commands).toContain('npx cdk synth');
+  });
+
+  it('deploy nothing and cannot: no pipeline runs them, and their role may assume no role at all', () => {
+    const { id, project } = prProject();
+    const pipelineText = JSON.stringify(ofType('AWS::CodePipeline::Pipeline'));
+    expect(pipelineText).not.toContain(id);
+    const statements = statementsOfProjectRole(project);
+    const allowsSts = statements.filter(
+      (st) => st.Effect === 'Allow' && asArray(st.Action).some((a: string) => a.startsWith('sts:')),
+    );
+    expect(allowsSts).toEqual([]);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: expect.arrayContaining(['sts:AssumeRole']),
+        Resource: '*',
+      }),
+    );
+  });
+});

@@ -1187,6 +1187,7 @@ export const FLOWS: readonly Flow[] = [
         'PipelineDevIntegrationTestsRole',
         'PipelineStagingIntegrationTestsRole',
         'PipelineProdSmokeTestRole',
+        'PullRequestChecksProjectRole',
       ],
       "every CodeBuild project's role",
     ),
@@ -1493,5 +1494,22 @@ export const FLOWS: readonly Flow[] = [
     context: via('s3', 'pipeline'),
     decidedBy: ['Pipeline{Steps}ReviewChangeSetRoleDefaultPolicy', 'PipelineArtifactsBucketEncryptionKey'],
     expect: 'allowed',
+  },
+  // --- Pull-request checks: the synth gates, and no power to deploy ------------------------------------------
+  {
+    id: 'pull-request-checks-assume-nothing',
+    phase: 'deploy time',
+    scope: 'pipeline-to-stage',
+    principal: pipelineRole('PullRequestChecksProjectRole', 'pull-request checks project role'),
+    actions: ['sts:AssumeRole'],
+    resource: resources(
+      bootstrapRoleResource('deploy'),
+      bootstrapRoleResource('file-publishing'),
+      bootstrapRoleResource('lookup'),
+      stageResource('IntegTestRole', "the stage's integration-test role", { type: 'AWS::IAM::Role' }),
+      stageResource('AlarmGateRole', "the stage's alarm-gate role", { type: 'AWS::IAM::Role' }),
+    ),
+    decidedBy: ['PullRequestChecksProjectRoleDefaultPolicy#DeployNothing'],
+    expect: 'explicitly denied',
   },
 ];
