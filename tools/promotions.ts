@@ -4,7 +4,13 @@
  * failure rate and time to restore for production. Read-only: it only calls CodePipeline's Get/List APIs.
  */
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { PIPELINE_STAGES, postDeployTestAction, stageActions, stageId } from '../lib/config/names.ts';
+import {
+  PIPELINE_STAGES,
+  postDeployTestAction,
+  stageActions,
+  stageConditionRules,
+  stageId,
+} from '../lib/config/names.ts';
 import { PROJECT_ROOT } from '../lib/config/resolve.ts';
 import type { AppConfig } from '../lib/config/stage-config.ts';
 import {
@@ -26,6 +32,7 @@ import {
   doraMetrics,
   type ExecutionReport,
   executionsNeedingDetail,
+  executionsNeedingRules,
   isoMinute,
   oneLine,
   type PipelineLayout,
@@ -34,7 +41,12 @@ import {
   rollbacksByExecution,
   type StageDeployment,
 } from './lib/delivery-metrics.ts';
-import { type PipelineHistory, readExecutionDetails, readPipelineHistory } from './lib/pipeline-history.ts';
+import {
+  type PipelineHistory,
+  readExecutionDetails,
+  readPipelineHistory,
+  readRuleExecutions,
+} from './lib/pipeline-history.ts';
 import { clientConfig, pipelineContext } from './lib/targets.ts';
 
 /** CodePipeline keeps 12 months of execution and action history. */
@@ -43,11 +55,12 @@ const MAX_DAYS = 365;
 export const PROMOTIONS_HELP = `Usage: npm run promotions -- [options]
 
 Reads the delivery pipeline's history (CodePipeline GetPipelineState, ListPipelineExecutions,
-ListActionExecutions, GetPipelineExecution; read-only) and prints:
+ListActionExecutions, GetPipelineExecution, ListRuleExecutions; read-only) and prints:
   - per stage: the commit it runs now (id, message, author), since when, the execution that deployed it, that
     execution's IntegrationTests (SmokeTest in prod) result, and for prod who approved it and when;
   - recent executions: the stages each deployed to, and how it ended (released, in progress, failed at a named
-    action, rejected with the reviewer's comment, superseded, cancelled, stopped, rolled back);
+    action, rejected with the reviewer's comment, blocked at a stage's entry by a named alarm rule, rolled back
+    by a stage's bake-time alarm, superseded, cancelled, stopped, rolled back);
   - the four DORA metrics for prod over the last --days days.
 
 Options:
@@ -85,6 +98,13 @@ Definitions (the window is [now - days, now]; "prod" is the production stage, Pr
                            healthy prod deploy (a deployment or a rollback): its SmokeTest passed (a rollback that
                            ran none counts by its deploy) and it is not itself a failed deployment. Median (nearest
                            rank) over those restored; those not restored yet are listed as open.
+  stage conditions         an execution an entry condition kept out of Prod (a health alarm in ALARM) deployed
+                           nothing there: no deployment, no failure, no lead time (its commit counts when a later
+                           execution carries it to prod). The alarm says prod or staging is unhealthy, not which
+                           change made it so, and is blamed on no deployment. A stage its bake time rolled back
+                           (its health alarm went to ALARM while watched after its tests passed): in Prod, the
+                           deployment counts, is failed by (a) above and restored by the rollback's deploy; in
+                           Dev or Staging nothing reached prod, and it counts in no metric.
 
 What the API does not tell:
   - history older than 12 months (CodePipeline keeps no more): a stage last deployed before that shows "unknown";
@@ -114,13 +134,18 @@ function productionApproval(config: AppConfig): string {
 
 /** The delivery pipeline's stages and actions, named as lib/config/names.ts names them. */
 export function pipelineLayout(config: AppConfig): PipelineLayout {
-  const deployStages = config.stages.map((stage) => ({
-    stageName: stage.stageName,
-    pipelineStage: stageId(stage.stageName),
-    deployAction: stageActions(config.project, stage).deploy,
-    testAction: postDeployTestAction(stage),
-    isProduction: stage.isProduction,
-  }));
+  const deployStages = config.stages.map((stage) => {
+    const rules = stageConditionRules(stage);
+    return {
+      stageName: stage.stageName,
+      pipelineStage: stageId(stage.stageName),
+      deployAction: stageActions(config.project, stage).deploy,
+      testAction: postDeployTestAction(stage),
+      isProduction: stage.isProduction,
+      entryRules: [rules.entryPreviousStageHealthy, rules.entryOwnHealthy],
+      bakeRule: rules.bakeTime,
+    };
+  });
   return {
     sourceStage: PIPELINE_STAGES.source,
     stageOrder: [...Object.values(PIPELINE_STAGES), ...deployStages.map((s) => s.pipelineStage)],
@@ -169,7 +194,7 @@ export async function promotions(
   const { pipelineName, target } = context;
   if (args['dry-run']) {
     io.out(
-      `dry run: promotions only reads; it would read pipeline ${pipelineName} in ${target.region} (GetPipelineState, ListPipelineExecutions, ListActionExecutions, GetPipelineExecution)`,
+      `dry run: promotions only reads; it would read pipeline ${pipelineName} in ${target.region} (GetPipelineState, ListPipelineExecutions, ListActionExecutions, GetPipelineExecution, ListRuleExecutions)`,
     );
     return 0;
   }
@@ -190,12 +215,12 @@ export async function promotions(
     progress: io.progress,
   });
   await readExecutionDetails(client, history, executionsNeedingDetail(history, layout, window));
+  const listedExecutions = history.executions.slice(0, listed);
+  await readRuleExecutions(client, history, executionsNeedingRules(listedExecutions), maxPages);
 
   const rolledBack = rollbacksByExecution(history);
   const stages = currentDeployments(history, layout);
-  const recent = history.executions
-    .slice(0, listed)
-    .map((e) => describeExecution(e, history, layout, rolledBack));
+  const recent = listedExecutions.map((e) => describeExecution(e, history, layout, rolledBack));
   const metrics = doraMetrics(history, layout, window, fixPattern, rolledBack);
   const commitIds = [...stages.map((s) => s.deployment?.commit.id), ...recent.map((r) => r.commit.id)].filter(
     (id): id is string => id !== undefined,

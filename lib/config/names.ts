@@ -146,3 +146,27 @@ export function stageActions(
       : {}),
   };
 }
+
+/** The rules of a deploy stage's conditions, by what they watch. */
+export interface StageConditionRuleNames {
+  /** Entry: the previous stage's health alarm is not in ALARM. */
+  readonly entryPreviousStageHealthy: string;
+  /** Entry: the stage's own health alarm is not in ALARM. */
+  readonly entryOwnHealthy: string;
+  /** On success: the stage's health alarm stays out of ALARM for its bake time. */
+  readonly bakeTime: string;
+}
+
+/**
+ * Names of the rules lib/pipeline/stage-conditions.ts gives a stage's conditions. CodePipeline's history
+ * (ListRuleExecutions, GetPipelineState) names a rule and its stage, not the condition it belongs to: the promotions
+ * tool tells an entry check from the bake time by these names.
+ */
+export function stageConditionRules(stage: Pick<StageConfig, 'stageName'>): StageConditionRuleNames {
+  const id = stageId(stage.stageName);
+  return {
+    entryPreviousStageHealthy: `${id}EntryPreviousStageHealthy`,
+    entryOwnHealthy: `${id}EntryOwnHealthy`,
+    bakeTime: `${id}BakeTime`,
+  };
+}

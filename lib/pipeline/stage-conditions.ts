@@ -1,7 +1,7 @@
 import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { CodePipeline } from 'aws-cdk-lib/pipelines';
-import { stageId } from '../config/names.ts';
+import { stageConditionRules, stageId } from '../config/names.ts';
 import type { ProcessorStage } from '../stages/processor-stage.ts';
 
 /**
@@ -55,6 +55,7 @@ export function applyStageConditions(
     if (index < 0) throw new Error(`applyStageConditions: the pipeline has no stage ${name}`);
     const previous = i > 0 ? stages[i - 1] : undefined;
     const { rollbackOnFailure, bakeMinutes } = stage.config.deployment;
+    const rules = stageConditionRules(stage.config);
 
     if (options.alarmGates && previous) {
       cfn.addPropertyOverride(`Stages.${index}.BeforeEntry`, {
@@ -62,8 +63,8 @@ export function applyStageConditions(
           {
             Result: 'FAIL',
             Rules: [
-              healthAlarmRule(`${name}EntryPreviousStageHealthy`, previous),
-              healthAlarmRule(`${name}EntryOwnHealthy`, stage),
+              healthAlarmRule(rules.entryPreviousStageHealthy, previous),
+              healthAlarmRule(rules.entryOwnHealthy, stage),
             ],
           },
         ],
@@ -72,7 +73,7 @@ export function applyStageConditions(
     }
     if (options.alarmGates && rollbackOnFailure) {
       cfn.addPropertyOverride(`Stages.${index}.OnSuccess`, {
-        Conditions: [{ Result: 'ROLLBACK', Rules: [healthAlarmRule(`${name}BakeTime`, stage, bakeMinutes)] }],
+        Conditions: [{ Result: 'ROLLBACK', Rules: [healthAlarmRule(rules.bakeTime, stage, bakeMinutes)] }],
       });
       readers.add(stage.alarmGateRoleArn);
     }

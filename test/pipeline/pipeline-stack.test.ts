@@ -14,6 +14,7 @@ import {
   PIPELINE_ACTIONS,
   PIPELINE_STAGES,
   stageActions,
+  stageConditionRules,
   stageId,
 } from '../../lib/config/names.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
@@ -785,6 +786,25 @@ describe('names the promotions tool reads history by', () => {
     }
     expect(action('Build', PIPELINE_ACTIONS.synth)).toBeDefined();
     expect(action('UpdatePipeline', PIPELINE_ACTIONS.selfMutate)).toBeDefined();
+  });
+
+  it("and the stage conditions' rule names, by which it tells an entry check from the bake time", () => {
+    type Conditions = { Conditions: { Rules: { Name: string }[] }[] };
+    const ruleNames = (c: Conditions | undefined) => c?.Conditions.flatMap((x) => x.Rules.map((r) => r.Name));
+    for (const s of config.stages) {
+      const synthesized = stage(stageId(s.stageName)) as PipelineStage & {
+        BeforeEntry?: Conditions;
+        OnSuccess?: Conditions;
+      };
+      const rules = stageConditionRules(s);
+      const first = s === config.stages[0];
+      expect(ruleNames(synthesized.BeforeEntry)).toEqual(
+        first ? undefined : [rules.entryPreviousStageHealthy, rules.entryOwnHealthy],
+      );
+      expect(ruleNames(synthesized.OnSuccess)).toEqual(
+        s.deployment.rollbackOnFailure ? [rules.bakeTime] : undefined,
+      );
+    }
   });
 });
 

@@ -1,10 +1,18 @@
-import type { ActionExecutionDetail, PipelineExecutionSummary } from '@aws-sdk/client-codepipeline';
+import type {
+  ActionExecutionDetail,
+  PipelineExecutionSummary,
+  RuleExecutionDetail,
+  StageState,
+} from '@aws-sdk/client-codepipeline';
 import { describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../../lib/config/app-config.ts';
 import {
   commitMessageOf,
+  currentDeployments,
   DEFAULT_FIX_PATTERN,
+  describeExecution,
   doraMetrics,
+  executionsNeedingRules,
   nearestRank,
   principal,
 } from '../../tools/lib/delivery-metrics.ts';
@@ -13,6 +21,7 @@ import { pipelineLayout } from '../../tools/promotions.ts';
 
 const layout = pipelineLayout(loadAppConfig({}));
 const PROD_DEPLOY = 's3-object-processor-prod-processor.Deploy';
+const PROD_APPROVAL = 's3-object-processor-prod-processor.ApproveDeploy';
 const hour = (h: number) => new Date(Date.UTC(2025, 5, 1) + h * 3_600_000);
 
 /** A minimal history: each execution a prod deploy at `deployed` (hours after 06-01), its smoke test, its commit. */
@@ -25,6 +34,8 @@ function history(
     authored?: number;
     created?: number;
     rollbackTo?: string;
+    /** Who approved the prod deploy, an hour before it. */
+    approvedBy?: string;
   }[],
 ): PipelineHistory {
   const executions: Execution[] = runs.map((r) => {
@@ -47,6 +58,18 @@ function history(
       startTime: hour(r.deployed - 0.2),
       lastUpdateTime: hour(r.deployed),
     });
+    if (r.approvedBy) {
+      actions.push({
+        pipelineExecutionId: r.id,
+        stageName: 'Prod',
+        actionName: PROD_APPROVAL,
+        status: 'Succeeded',
+        startTime: hour(r.deployed - 1.5),
+        lastUpdateTime: hour(r.deployed - 1),
+        updatedBy: r.approvedBy,
+        input: { actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } },
+      });
+    }
     if (!r.rollbackTo) {
       actions.push({
         pipelineExecutionId: r.id,
@@ -176,6 +199,162 @@ describe('doraMetrics', () => {
     expect(m.timeToRestore.restored.map((r) => [r.restoredBy, r.durationMs / 60_000])).toEqual([
       ['back', 90],
     ]);
+  });
+
+  it('counts a deployment its bake time rolled back as failed though its smoke test passed, restored by the rollback', () => {
+    // "baked" passed its smoke test at 20; prod's health alarm then went to ALARM within the bake time, and the
+    // on-success condition rolled Prod back to "good" (deploy at 20.5). 2 deployments, 1 failed, restored in 30 min.
+    const m = doraMetrics(
+      history([
+        { id: 'good', deployed: 10, smoke: 'Succeeded', message: 'feat: good', authored: 9 },
+        { id: 'baked', deployed: 20, smoke: 'Succeeded', message: 'feat: baked', authored: 19 },
+        { id: 'back', deployed: 20.5, smoke: 'Succeeded', message: 'feat: good', rollbackTo: 'good' },
+      ]),
+      layout,
+      window,
+      fix,
+    );
+    expect(m.deploymentFrequency.deployments).toBe(2);
+    expect(m.changeFailureRate.failures).toEqual([
+      { executionId: 'baked', deployedAt: hour(20), reasons: ['rolled back by back'] },
+    ]);
+    expect(m.timeToRestore.restored.map((r) => [r.restoredBy, r.durationMs / 60_000])).toEqual([
+      ['back', 30],
+    ]);
+  });
+});
+
+describe('currentDeployments', () => {
+  it("shows a rollback's own approval, and its target's when it ran none", () => {
+    const prodOf = (h: PipelineHistory) =>
+      currentDeployments(h, layout).find((s) => s.stage.isProduction)?.deployment?.approval;
+    const runs = [
+      { id: 'good', deployed: 10, smoke: 'Succeeded' as const, message: 'feat: good', approvedBy: 'alice' },
+      { id: 'bad', deployed: 20, smoke: 'Failed' as const, message: 'feat: bad', approvedBy: 'alice' },
+    ];
+    expect(
+      prodOf(history([...runs, { id: 'back', deployed: 21.5, message: 'feat: good', rollbackTo: 'good' }])),
+    ).toMatchObject({ by: 'alice', at: hour(9), executionId: 'good' });
+    expect(
+      prodOf(
+        history([
+          ...runs,
+          { id: 'back', deployed: 21.5, message: 'feat: good', rollbackTo: 'good', approvedBy: 'bob' },
+        ]),
+      ),
+    ).toMatchObject({ by: 'bob', at: hour(20.5), executionId: 'back' });
+  });
+});
+
+describe('stage conditions', () => {
+  /** A standard execution that ran staging and failed with no failed action, with the rules it ran. */
+  function stopped(rules: Partial<RuleExecutionDetail>[], state: StageState[] = []): PipelineHistory {
+    const id = 'blocked';
+    const execution: Execution = {
+      id,
+      summary: { pipelineExecutionId: id, status: 'Failed', startTime: hour(1), executionType: 'STANDARD' },
+      actions: [
+        {
+          pipelineExecutionId: id,
+          stageName: 'Staging',
+          actionName: 'IntegrationTests',
+          status: 'Succeeded',
+          startTime: hour(2),
+          lastUpdateTime: hour(2.2),
+        },
+      ],
+      rules: rules.map((r, i) => ({
+        pipelineExecutionId: id,
+        status: 'Failed',
+        startTime: hour(3),
+        lastUpdateTime: hour(3 + i / 60),
+        input: {
+          ruleTypeId: { category: 'Rule', owner: 'AWS', provider: 'CloudWatchAlarm', version: '1' },
+          configuration: { AlarmName: 'health', AlarmStates: 'ALARM,INSUFFICIENT_DATA' },
+        },
+        ...r,
+      })),
+    };
+    return {
+      pipelineName: 'p',
+      executions: [execution],
+      byId: new Map([[id, execution]]),
+      state: { stageStates: state },
+      pages: { executions: 1, actions: 1 },
+      oldestRead: hour(0),
+      complete: true,
+    };
+  }
+  const outcomeOf = (h: PipelineHistory) => {
+    const e = h.executions[0] as Execution;
+    return describeExecution(e, h, layout).outcome;
+  };
+
+  it('names every entry rule that failed, with the alarm states the rule fails in', () => {
+    const h = stopped([
+      { stageName: 'Prod', ruleName: 'ProdEntryPreviousStageHealthy' },
+      { stageName: 'Prod', ruleName: 'ProdEntryOwnHealthy' },
+    ]);
+    expect(executionsNeedingRules(h.executions)).toEqual(new Set(['blocked']));
+    expect(outcomeOf(h)).toMatchObject({
+      kind: 'blocked',
+      stage: 'Prod',
+      text: 'blocked at Prod entry: ProdEntryPreviousStageHealthy (alarm health in ALARM or INSUFFICIENT_DATA), ProdEntryOwnHealthy (alarm health in ALARM or INSUFFICIENT_DATA)',
+    });
+  });
+
+  it('says no more than that a condition failed for a rule the layout does not name, and nothing for passed rules', () => {
+    expect(
+      outcomeOf(
+        stopped([
+          {
+            stageName: 'Prod',
+            ruleName: 'DeploymentWindow',
+            input: { ruleTypeId: { category: 'Rule', owner: 'AWS', provider: 'DeploymentWindow' } },
+          },
+        ]),
+      ),
+    ).toMatchObject({
+      kind: 'failed',
+      condition: { type: undefined, stage: 'Prod' },
+      text: 'failed a condition of Prod: DeploymentWindow',
+    });
+    expect(
+      outcomeOf(stopped([{ stageName: 'Staging', ruleName: 'StagingBakeTime', status: 'Succeeded' }])),
+    ).toEqual({ kind: 'failed', stage: 'Staging', text: 'failed: no failed action was read' });
+  });
+
+  it('shows an execution whose stage bakes, from the pipeline state, as in progress there', () => {
+    const h = stopped(
+      [],
+      [
+        {
+          stageName: 'Prod',
+          latestExecution: { pipelineExecutionId: 'blocked', status: 'InProgress' },
+          onSuccessConditionState: {
+            latestExecution: { status: 'InProgress' },
+            conditionStates: [
+              {
+                latestExecution: { status: 'InProgress' },
+                ruleStates: [
+                  {
+                    ruleName: 'ProdBakeTime',
+                    latestExecution: { status: 'InProgress', lastStatusChange: hour(4) },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    );
+    const e = h.executions[0] as Execution;
+    (e.summary as PipelineExecutionSummary).status = 'InProgress';
+    expect(outcomeOf(h)).toEqual({
+      kind: 'in-progress',
+      stage: 'Prod',
+      text: 'in progress: bake time in Prod (ProdBakeTime) since 2025-06-01T04:00Z',
+    });
   });
 });
 

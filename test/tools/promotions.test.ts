@@ -8,7 +8,9 @@ import {
   GetPipelineStateCommand,
   ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
+  ListRuleExecutionsCommand,
   type PipelineExecutionSummary,
+  type RuleExecutionDetail,
 } from '@aws-sdk/client-codepipeline';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +27,7 @@ import {
   PIPELINE_STATE,
   pipelineExecution,
   REGION,
+  RULE_EXECUTIONS,
 } from './fixtures/pipeline-history.ts';
 import { captureIo, fakeClock, NO_REGION_ENV } from './helpers.ts';
 
@@ -51,16 +54,30 @@ function paged<T>(items: readonly T[], size: number, prefix: string, lastToken?:
 }
 
 function recordedHistory() {
-  // 12 executions in pages of 7: the second page reaches back before the window (E0, 05-27) and still offers a
+  // 16 executions in pages of 8: the second page reaches back before the window (E0, 05-27) and still offers a
   // third page, which must not be read.
   const executions = paged<PipelineExecutionSummary>(
     EXECUTION_SUMMARIES,
-    7,
+    8,
     'executions',
     'executions-older',
   );
-  // 171 action executions in pages of 50; the last offers an older page, which must not be read either.
+  // 199 action executions in pages of 50; the last offers an older page, which must not be read either.
   const actions = paged<ActionExecutionDetail>(ACTION_EXECUTIONS, 50, 'actions', 'actions-older');
+  // Rule executions per execution (the only filter the tool uses), in pages of 2.
+  const rules = new Map<string, ReturnType<typeof paged<RuleExecutionDetail>>>();
+  const rulesOf = (id: string) => {
+    let pages = rules.get(id);
+    if (!pages) {
+      pages = paged(
+        RULE_EXECUTIONS.filter((r) => r.pipelineExecutionId === id),
+        2,
+        `rules-${id.slice(0, 8)}`,
+      );
+      rules.set(id, pages);
+    }
+    return pages;
+  };
   cpMock.on(GetPipelineStateCommand).resolves(PIPELINE_STATE);
   cpMock.on(ListPipelineExecutionsCommand).callsFake((input) => {
     const page = executions(input.nextToken);
@@ -74,6 +91,13 @@ function recordedHistory() {
     return { actionExecutionDetails: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
   });
   cpMock.on(GetPipelineExecutionCommand).callsFake((input) => pipelineExecution(input.pipelineExecutionId));
+  cpMock.on(ListRuleExecutionsCommand).callsFake((input) => {
+    const id = input.filter?.pipelineExecutionId;
+    if (!id || input.filter?.latestInPipelineExecution)
+      throw new Error('the tool listed rules without the per-execution filter');
+    const page = rulesOf(id)(input.nextToken);
+    return { ruleExecutionDetails: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+  });
 }
 
 const AUTHORS: Record<string, string> = {
@@ -124,11 +148,31 @@ describe('promotions', () => {
       ),
     ).toEqual(new Set([ID.E10, ID.E7, ID.E1, ID.E3b, ID.E4, ID.E5, ID.E6]));
     expect(cpMock.commandCalls(GetPipelineExecutionCommand)).toHaveLength(7);
-    // Progress goes to stderr, one line a page.
+    // Rule executions only for the listed executions that failed with no failed action, every page of each: E8b
+    // (5 rules: staging's two entry rules and bake time, prod's two entry rules; 3 pages of 2) and E7s (staging's
+    // entry rules and bake time; 2 pages). Not E2, E6 or E8, whose failed action says why they stopped.
+    expect(
+      cpMock
+        .commandCalls(ListRuleExecutionsCommand)
+        .map((c) => `${c.args[0].input.filter?.pipelineExecutionId} ${c.args[0].input.nextToken ?? '-'}`)
+        .sort(),
+    ).toEqual(
+      [
+        `${ID.E8b} -`,
+        `${ID.E8b} rules-9a0b1c2d-2`,
+        `${ID.E8b} rules-9a0b1c2d-3`,
+        `${ID.E7s} -`,
+        `${ID.E7s} rules-7a3c5e9f-2`,
+      ].sort(),
+    );
+    expect(
+      cpMock.commandCalls(ListRuleExecutionsCommand).every((c) => c.args[0].input.pipelineName === PIPELINE),
+    ).toBe(true);
+    // Progress goes to stderr, one line a page of each listing.
     expect(io.progressLines).toHaveLength(2 + 4);
-    expect(io.progressLines[0]).toBe('read 7 executions (page 1), back to 2025-06-12T10:00:00.000Z');
+    expect(io.progressLines[0]).toBe('read 8 executions (page 1), back to 2025-06-20T09:00:00.000Z');
     expect(io.progressLines.at(-1)).toBe(
-      'read 171 action executions (page 4), back to 2025-05-27T09:00:00.000Z',
+      'read 199 action executions (page 4), back to 2025-05-27T09:00:00.000Z',
     );
   });
 
@@ -139,7 +183,11 @@ describe('promotions', () => {
 
     // Window: 2025-05-31 12:00 to 2025-06-30 12:00. Prod deployments (successful Prod Deploy actions of standard
     // executions in it): E1 06-02 14:00, E3b 06-10 13:10, E4 06-12 15:00, E5 06-18 16:00, E6 06-20 13:00 = 5.
-    // Not E0 (05-27 10:45, before the window), not the rollback E7, not E8 (rejected before the deploy).
+    // Not E0 (05-27 10:45, before the window), not the rollback E7, not E8 (rejected before the deploy), not E8b
+    // (an entry condition kept it out of Prod: it ran no prod action), not E2 or E7s (stopped in Staging, by a
+    // failed test and by the bake-time alarm; their rollbacks E2r and E7r redeployed Staging only). None of these
+    // timestamps moved with the new prod layout (change set, review and approval before the drift check and the
+    // deploy), so every figure below is the one worked out for the old layout.
     expect(m.stage).toBe('prod');
     expect(m.deploymentFrequency.deployments).toBe(5);
     expect(m.deploymentFrequency.perDay).toBeCloseTo(5 / 30, 10);
@@ -175,6 +223,8 @@ describe('promotions', () => {
 
     // Failed: E4 (the next prod deployment, E5, is "fix: retry throttled writes") and E6 (its SmokeTest failed,
     // and the rollback E7 undid it). E1 is a fix itself, but of E0, which is outside the window. 2 of 5 = 40 %.
+    // The prod health alarm that blocked E8b on 06-27 is blamed on no deployment (E7's restore stays healthy), and
+    // the Staging rollbacks E2r and E7r undo no prod deployment.
     expect(m.changeFailureRate.failed).toBe(2);
     expect(m.changeFailureRate.deployments).toBe(5);
     expect(m.changeFailureRate.rate).toBeCloseTo(0.4, 10);
@@ -189,7 +239,8 @@ describe('promotions', () => {
     ]);
 
     // Restored: E4 by E5 (the next healthy prod deploy) 06-18 16:00 - 06-12 15:00 = 6d 1h = 522000 s;
-    // E6 by the rollback E7: 06-20 14:50 - 13:00 = 1h50m = 6600 s. Median of 2 by nearest rank = the 1st = 6600 s.
+    // E6 by the rollback E7: 06-20 14:50 - 13:00 = 1h50m = 6600 s (the rollback waited for its approval, 14:34,
+    // within that). Median of 2 by nearest rank = the 1st = 6600 s.
     expect(
       m.timeToRestore.restored.map(
         (r: { executionId: string; restoredBy: string; durationSeconds: number }) => [
@@ -226,7 +277,7 @@ describe('promotions', () => {
       to: '2025-06-30T12:00:00.000Z',
     });
     expect(json.history).toEqual({
-      executionsRead: 12,
+      executionsRead: 16,
       pages: { executions: 2, actions: 4 },
       oldestRead: '2025-05-27T09:00:00.000Z',
       complete: true,
@@ -252,7 +303,9 @@ describe('promotions', () => {
       },
     });
     expect(staging.deployed).toMatchObject({ since: '2025-06-30T10:00:00.000Z', executionId: ID.E10 });
-    // Prod runs what the rollback E7 restored: E5's commit, approved in E5.
+    // Prod runs what the rollback E7 restored: E5's commit. A rollback runs the stage's every action again, the
+    // approval included: alice approved the rollback itself (E5's own approval is the fallback for a rollback
+    // that has none, test/tools/delivery-metrics.test.ts).
     expect(prod).toMatchObject({
       stage: 'prod',
       transitionEnabled: false,
@@ -263,14 +316,19 @@ describe('promotions', () => {
         executionType: 'ROLLBACK',
         rollbackTarget: ID.E5,
         test: { action: 'SmokeTest', status: 'Succeeded', at: '2025-06-20T14:58:00.000Z' },
-        approval: { by: ALICE, at: '2025-06-18T15:40:00.000Z', summary: 'staging green', executionId: ID.E5 },
+        approval: {
+          by: ALICE,
+          at: '2025-06-20T14:34:00.000Z',
+          summary: 'back to 61b4807d: 72c5918e failed its smoke test',
+          executionId: ID.E7,
+        },
       },
     });
   });
 
   it('says how far each recent execution got and why it stopped', async () => {
     recordedHistory();
-    const { json } = await runJson(['--executions', '10']);
+    const { json } = await runJson(['--executions', '16']);
     const rows = json.executions.map((e: { id: string; deployedTo: string[]; outcome: { kind: string } }) => [
       e.id,
       e.deployedTo.join(','),
@@ -279,37 +337,86 @@ describe('promotions', () => {
     expect(rows).toEqual([
       [ID.E10, 'dev,staging', 'in-progress'],
       [ID.E9, 'dev', 'superseded'],
+      [ID.E8b, 'dev,staging', 'blocked'],
       [ID.E8, 'dev,staging', 'rejected'],
+      [ID.E7r, 'staging', 'rollback'],
+      [ID.E7s, 'dev,staging', 'rolled-back'],
       [ID.E7, 'prod', 'rollback'],
       [ID.E6, 'dev,staging,prod', 'failed'],
       [ID.E5, 'dev,staging,prod', 'released'],
       [ID.E4, 'dev,staging,prod', 'released'],
       [ID.E3b, 'dev,staging,prod', 'released'],
       [ID.E3, '', 'cancelled'],
+      [ID.E2r, 'staging', 'rollback'],
       [ID.E2, 'dev,staging', 'failed'],
+      [ID.E1, 'dev,staging,prod', 'released'],
+      [ID.E0, 'dev,staging,prod', 'released'],
     ]);
     const outcome = (id: string) => json.executions.find((e: { id: string }) => e.id === id).outcome;
-    expect(outcome(ID.E10)).toMatchObject({ stage: 'Prod', action: 'ApproveDeploy' });
+    // --json names actions as CodePipeline does; the text (and `text`) as Prod.ApproveDeploy.
+    expect(outcome(ID.E10)).toMatchObject({
+      stage: 'Prod',
+      action: 's3-object-processor-prod-processor.ApproveDeploy',
+      text: 'in progress: waiting for approval at Prod.ApproveDeploy since 2025-06-30T10:19Z',
+    });
     expect(outcome(ID.E9)).toMatchObject({ stage: 'Dev', supersededBy: ID.E10 });
+    // Entry blocked: of prod's two entry rules only ProdEntryOwnHealthy failed; the alarm and state are read from
+    // the rule's configuration, CodePipeline's summary passed on as it came.
+    expect(outcome(ID.E8b)).toEqual({
+      kind: 'blocked',
+      stage: 'Prod',
+      condition: {
+        type: 'BEFORE_ENTRY',
+        stage: 'Prod',
+        rules: [
+          {
+            rule: 'ProdEntryOwnHealthy',
+            at: '2025-06-27T09:55:00.000Z',
+            alarm: 's3-object-processor-prod-health',
+            alarmStates: ['ALARM'],
+            summary: 'Alarm s3-object-processor-prod-health is in state ALARM',
+          },
+        ],
+      },
+      text: 'blocked at Prod entry: ProdEntryOwnHealthy (alarm s3-object-processor-prod-health in ALARM)',
+    });
+    // Rolled back by its bake time: StagingBakeTime failed after the integration tests had passed, and the
+    // rollback E7r restored E6 (the last execution that succeeded in Staging).
+    expect(outcome(ID.E7s)).toMatchObject({
+      stage: 'Staging',
+      rolledBackBy: ID.E7r,
+      condition: { type: 'ON_SUCCESS', stage: 'Staging', rules: [{ rule: 'StagingBakeTime' }] },
+      text: 'rolled back by 7b4d6f0a: bake time alarm in Staging, StagingBakeTime (alarm s3-object-processor-staging-health in ALARM)',
+    });
+    expect(outcome(ID.E7r)).toMatchObject({ stage: 'Staging', rollbackTarget: ID.E6 });
     expect(outcome(ID.E8)).toMatchObject({
       stage: 'Prod',
-      action: 'ApproveDeploy',
+      action: 's3-object-processor-prod-processor.ApproveDeploy',
       by: expect.stringContaining('bob@example.com'),
       text: 'rejected at Prod.ApproveDeploy by bob@example.com (AWSReservedSSO_Release_5f1b2c3d4e5f6a7b): "staging p99 is too close to the timeout; not today"',
     });
     expect(outcome(ID.E7)).toMatchObject({ stage: 'Prod', rollbackTarget: ID.E5 });
     expect(outcome(ID.E6)).toMatchObject({ stage: 'Prod', action: 'SmokeTest', rolledBackBy: ID.E7 });
-    expect(outcome(ID.E2)).toMatchObject({ stage: 'Staging', action: 'IntegrationTests' });
-    expect(json.executions[9].commit.message).toBe('feat: reject objects over the size limit early');
+    expect(outcome(ID.E2)).toMatchObject({
+      stage: 'Staging',
+      action: 'IntegrationTests',
+      rolledBackBy: ID.E2r,
+    });
+    expect(outcome(ID.E2r)).toMatchObject({ stage: 'Staging', rollbackTarget: ID.E1 });
+    // A failed action says why; no condition is claimed for it.
+    for (const id of [ID.E2, ID.E6, ID.E8]) expect(outcome(id).condition).toBeUndefined();
+    expect(json.executions[13].commit.message).toBe('feat: reject objects over the size limit early');
   });
 
-  it('prints the same as text, one screen', async () => {
+  it('prints the same as text, one line pair an execution', async () => {
     recordedHistory();
     const io = captureIo();
-    expect(await promotions([], io, deps())).toBe(0);
+    // All 16, so that every kind of ending is checked line by line (the default lists 10).
+    expect(await promotions(['--executions', '16'], io, deps())).toBe(0);
     const c = (name: string) => (COMMITS[name]?.id ?? '').slice(0, 7);
+    const indent = ' '.repeat(31);
     expect(io.lines).toEqual([
-      'pipeline s3-object-processor (eu-west-1) at 2025-06-30T12:00Z; read 12 executions, back to 2025-05-27T09:00Z',
+      'pipeline s3-object-processor (eu-west-1) at 2025-06-30T12:00Z; read 16 executions, back to 2025-05-27T09:00Z',
       '',
       'Deployed now',
       `  dev      ${c('C10')} feat: tag objects by their prefix (Alice Example)`,
@@ -318,30 +425,42 @@ describe('promotions', () => {
       '           since 2025-06-30T10:00Z (2h 0m ago), by execution b609d5c2; IntegrationTests Succeeded 2025-06-30T10:10Z',
       `  prod     ${c('C5')} fix: retry throttled writes (Bob Builder)`,
       '           since 2025-06-20T14:50Z (9d 21h ago), by rollback 83d6a29f (to 61b4807d); SmokeTest Succeeded 2025-06-20T14:58Z',
-      '           approved by alice@example.com (AWSReservedSSO_Release_5f1b2c3d4e5f6a7b) at 2025-06-18T15:40Z in 61b4807d: "staging green"',
+      '           approved by alice@example.com (AWSReservedSSO_Release_5f1b2c3d4e5f6a7b) at 2025-06-20T14:34Z: "back to 61b4807d: 72c5918e failed its smoke test"',
       '           closed: the transition into Prod is disabled by carol (IAM user) since 2025-06-30T11:00Z: "INC-42: hold prod"',
       '',
-      'Recent executions (newest first, 10 of 12 read)',
+      'Recent executions (newest first, 16 of 16 read)',
       `  2025-06-30T08:50Z  b609d5c2  ${c('C10')} feat: tag objects by their prefix (Alice Example)`,
-      '                               deployed dev, staging; in progress: waiting for approval at Prod.ApproveDeploy since 2025-06-30T10:19Z',
+      `${indent}deployed dev, staging; in progress: waiting for approval at Prod.ApproveDeploy since 2025-06-30T10:19Z`,
       `  2025-06-30T08:00Z  a5f8c4b1  ${c('C9')} docs: runbook for throttles (author unknown)`,
-      '                               deployed dev; superseded after Dev: the newer b609d5c2 went on into Staging',
+      `${indent}deployed dev; superseded after Dev: the newer b609d5c2 went on into Staging`,
+      `  2025-06-27T09:00Z  9a0b1c2d  ${c('C8b')} feat: batch size per prefix (author unknown)`,
+      `${indent}deployed dev, staging; blocked at Prod entry: ProdEntryOwnHealthy (alarm s3-object-processor-prod-health in ALARM)`,
       `  2025-06-25T09:00Z  94e7b3a0  ${c('C8')} feat: larger batches (author unknown)`,
-      '                               deployed dev, staging; rejected at Prod.ApproveDeploy by bob@example.com (AWSReservedSSO_Release_5f1b2c3d4e5f6a7b): "staging p99 is too close to the timeout; not today"',
+      `${indent}deployed dev, staging; rejected at Prod.ApproveDeploy by bob@example.com (AWSReservedSSO_Release_5f1b2c3d4e5f6a7b): "staging p99 is too close to the timeout; not today"`,
+      `  2025-06-23T10:56Z  7b4d6f0a  ${c('C6')} feat: stream large objects instead of buffering them (author unknown)`,
+      `${indent}deployed staging; rollback of Staging to 72c5918e: Succeeded`,
+      `  2025-06-23T10:00Z  7a3c5e9f  ${c('C7')} feat: record each object's checksum (author unknown)`,
+      `${indent}deployed dev, staging; rolled back by 7b4d6f0a: bake time alarm in Staging, StagingBakeTime (alarm s3-object-processor-staging-health in ALARM)`,
       `  2025-06-20T14:21Z  83d6a29f  ${c('C5')} fix: retry throttled writes (Bob Builder)`,
-      '                               deployed prod; rollback of Prod to 61b4807d: Succeeded',
+      `${indent}deployed prod; rollback of Prod to 61b4807d: Succeeded`,
       `  2025-06-20T09:00Z  72c5918e  ${c('C6')} feat: stream large objects instead of buffering them (author unknown)`,
-      '                               deployed dev, staging, prod; failed at Prod.SmokeTest: Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: npm run integ -- --stage prod --smoke. Reason: exit status 1; rolled back by 83d6a29f',
+      `${indent}deployed dev, staging, prod; failed at Prod.SmokeTest: Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: npm run integ -- --stage prod --smoke. Reason: exit status 1; rolled back by 83d6a29f`,
       `  2025-06-18T10:00Z  61b4807d  ${c('C5')} fix: retry throttled writes (Bob Builder)`,
-      '                               deployed dev, staging, prod; released',
+      `${indent}deployed dev, staging, prod; released`,
       `  2025-06-12T10:00Z  50a37f6c  ${c('C4')} feat: content-type allow list per prefix (author unknown)`,
-      '                               deployed dev, staging, prod; released',
+      `${indent}deployed dev, staging, prod; released`,
       `  2025-06-10T09:15Z  4f926e5b  ${c('C3')} chore(pipeline): give the synth step more memory (author unknown)`,
-      '                               deployed dev, staging, prod; released',
+      `${indent}deployed dev, staging, prod; released`,
       `  2025-06-10T09:00Z  3e815d4a  ${c('C3')} chore(pipeline): give the synth step more memory (author unknown)`,
-      "                               cancelled in UpdatePipeline: the pipeline's definition changed while it ran (self-mutation restarts the release as a new execution)",
+      `${indent}cancelled in UpdatePipeline: the pipeline's definition changed while it ran (self-mutation restarts the release as a new execution)`,
+      `  2025-06-05T10:56Z  2e1f0a9b  ${c('C1')} fix: keep the newest version when events arrive out of order (author unknown)`,
+      `${indent}deployed staging; rollback of Staging to 1c6f3b28: Succeeded`,
       `  2025-06-05T10:00Z  2d704c39  ${c('C2')} feat: reject objects over the size limit early (author unknown)`,
-      '                               deployed dev, staging; failed at Staging.IntegrationTests: Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: npm run integ -- --stage staging. Reason: exit status 1',
+      `${indent}deployed dev, staging; failed at Staging.IntegrationTests: Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: npm run integ -- --stage staging. Reason: exit status 1; rolled back by 2e1f0a9b`,
+      `  2025-06-02T09:00Z  1c6f3b28  ${c('C1')} fix: keep the newest version when events arrive out of order (author unknown)`,
+      `${indent}deployed dev, staging, prod; released`,
+      `  2025-05-27T09:00Z  0b5e2a17  ${c('C0')} feat: accept WebP images (author unknown)`,
+      `${indent}deployed dev, staging, prod; released`,
       '',
       'DORA metrics for prod, last 30 days (2025-05-31T12:00Z to 2025-06-30T12:00Z); definitions: --help',
       '  deployment frequency   5 deployments: 0.17 a day, 1.17 a week',
@@ -429,6 +548,9 @@ describe('promotions', () => {
       'nearest rank',
       '12 months',
       'fix-pattern',
+      'stage conditions',
+      'entry condition',
+      'bake time',
     ]) {
       expect(PROMOTIONS_HELP).toContain(term);
     }

@@ -4,7 +4,12 @@
  * `npm run promotions -- --help` and docs/promotions.md state, and test/tools/delivery-metrics.test.ts checks the
  * figures against values worked out by hand.
  */
-import type { ActionExecutionDetail, StageState } from '@aws-sdk/client-codepipeline';
+import type {
+  ActionExecutionDetail,
+  RuleExecutionDetail,
+  StageConditionState,
+  StageState,
+} from '@aws-sdk/client-codepipeline';
 import { PIPELINE_ACTIONS } from '../../lib/config/names.ts';
 import { type Execution, type PipelineHistory, startOf, time } from './pipeline-history.ts';
 
@@ -19,6 +24,10 @@ export interface DeployStage {
   /** The test action after the deploy (integration tests, or the smoke test in production). */
   readonly testAction: string;
   readonly isProduction: boolean;
+  /** The rules of the stage's entry condition (none in a stage without one). */
+  readonly entryRules: readonly string[];
+  /** The rule of its on-success condition: the bake time, watching its health alarm. */
+  readonly bakeRule: string;
 }
 
 /** The shape of the delivery pipeline, from lib/config/names.ts. */
@@ -81,10 +90,36 @@ export type OutcomeKind =
   | 'in-progress'
   | 'failed'
   | 'rejected'
+  /** An entry condition kept it out of a stage. */
+  | 'blocked'
+  /** A stage's bake-time (on-success) condition failed, and the stage was rolled back. */
+  | 'rolled-back'
   | 'superseded'
   | 'cancelled'
   | 'stopped'
   | 'unknown';
+
+/** A stage-condition rule that failed. */
+export interface FailedRule {
+  readonly rule: string;
+  readonly at: Date | undefined;
+  /** The alarm a CloudWatchAlarm rule reads, and the states in which it fails. */
+  readonly alarm: string | undefined;
+  readonly alarmStates: readonly string[];
+  /** CodePipeline's summary of the rule's run, as it gave it. */
+  readonly summary: string | undefined;
+}
+
+/** What a stage condition did to an execution: which condition, of which stage, by which failed rules. */
+export interface ConditionStop {
+  /**
+   * The condition (CodePipeline's ConditionType), told by the rule's name (lib/config/names.ts); undefined for a
+   * rule the layout does not name.
+   */
+  readonly type: 'BEFORE_ENTRY' | 'ON_SUCCESS' | undefined;
+  readonly stage: string | undefined;
+  readonly rules: readonly FailedRule[];
+}
 
 export interface Outcome {
   readonly kind: OutcomeKind;
@@ -97,6 +132,8 @@ export interface Outcome {
   readonly supersededBy?: string;
   readonly rolledBackBy?: string;
   readonly rollbackTarget?: string;
+  /** When a stage condition, not an action, stopped it. */
+  readonly condition?: ConditionStop;
 }
 
 export interface ExecutionReport {
@@ -416,7 +453,10 @@ export function describeExecution(
     const failed = [...execution.actions]
       .filter((a) => a.status === 'Failed')
       .sort((a, b) => time(b.lastUpdateTime) - time(a.lastUpdateTime))[0];
-    if (failed && isApproval(failed)) {
+    const stop = failed ? undefined : conditionStop(execution, layout);
+    if (stop) {
+      outcome = conditionOutcome(stop, base, rolledBackBy);
+    } else if (failed && isApproval(failed)) {
       const summary = failed.output?.executionResult?.externalExecutionSummary;
       outcome = {
         kind: 'rejected',
@@ -475,6 +515,107 @@ export function describeExecution(
   };
 }
 
+/**
+ * The stage condition that stopped an execution no action failed in: its newest failed rule, with the other rules
+ * of the same condition that failed with it. Needs the execution's rules (readRuleExecutions).
+ */
+export function conditionStop(execution: Execution, layout: PipelineLayout): ConditionStop | undefined {
+  const conditionOf = (run: RuleExecutionDetail) => {
+    const stage = layout.deployStages.find((s) => s.pipelineStage === run.stageName);
+    const rule = run.ruleName ?? '';
+    if (stage?.entryRules.includes(rule)) return 'BEFORE_ENTRY';
+    return stage?.bakeRule === rule ? 'ON_SUCCESS' : undefined;
+  };
+  const failedRules = (execution.rules ?? []).filter((r) => r.status === 'Failed');
+  const newest = failedRules[0];
+  if (!newest) return undefined;
+  const type = conditionOf(newest);
+  const rules = failedRules
+    .filter((r) => r.stageName === newest.stageName && conditionOf(r) === type)
+    .sort((a, b) => time(a.startTime) - time(b.startTime))
+    .map((r): FailedRule => {
+      const configuration = r.input?.resolvedConfiguration ?? r.input?.configuration ?? {};
+      const alarm = r.input?.ruleTypeId?.provider === 'CloudWatchAlarm' ? configuration.AlarmName : undefined;
+      return {
+        rule: r.ruleName ?? '?',
+        at: r.lastUpdateTime,
+        alarm,
+        alarmStates: alarm
+          ? (configuration.AlarmStates ?? '')
+              .split(',')
+              .map((state) => state.trim())
+              .filter((state) => state !== '')
+          : [],
+        summary: r.output?.executionResult?.externalExecutionSummary,
+      };
+    });
+  return { type, stage: newest.stageName, rules };
+}
+
+/** `ProdEntryOwnHealthy (alarm s3-object-processor-prod-health in ALARM)`. */
+function failedRulesText(rules: readonly FailedRule[]): string {
+  return rules
+    .map((r) => {
+      if (!r.alarm) return r.rule;
+      const states = r.alarmStates.length > 0 ? ` in ${r.alarmStates.join(' or ')}` : '';
+      return `${r.rule} (alarm ${r.alarm}${states})`;
+    })
+    .join(', ');
+}
+
+function conditionOutcome(
+  stop: ConditionStop,
+  base: { readonly stage: string | undefined; readonly rolledBackBy?: string },
+  rolledBackBy: string | undefined,
+): Outcome {
+  const rules = failedRulesText(stop.rules);
+  const undone = rolledBackBy ? `; rolled back by ${shortId(rolledBackBy)}` : '';
+  const stage = stop.stage ?? '?';
+  if (stop.type === 'BEFORE_ENTRY') {
+    return {
+      kind: 'blocked',
+      ...base,
+      stage,
+      condition: stop,
+      text: `blocked at ${stage} entry: ${rules}${undone}`,
+    };
+  }
+  if (stop.type === 'ON_SUCCESS') {
+    // The pipeline's on-success condition rolls the stage back (lib/pipeline/stage-conditions.ts).
+    return {
+      kind: 'rolled-back',
+      ...base,
+      stage,
+      condition: stop,
+      text: `rolled back${rolledBackBy ? ` by ${shortId(rolledBackBy)}` : ''}: bake time alarm in ${stage}, ${rules}`,
+    };
+  }
+  return {
+    kind: 'failed',
+    ...base,
+    stage,
+    condition: stop,
+    text: `failed a condition of ${stage}: ${rules}${undone}`,
+  };
+}
+
+/**
+ * Standard executions that failed with no failed action read: a stage condition stopped them, and only their
+ * rule executions say which.
+ */
+export function executionsNeedingRules(executions: readonly Execution[]): Set<string> {
+  return new Set(
+    executions
+      .filter(
+        (e) =>
+          executionType(e) === 'STANDARD' &&
+          statusOf(e) === 'Failed' &&
+          !e.actions.some((a) => a.status === 'Failed'),
+      )
+      .map((e) => e.id),
+  );
+}
+
 function failureText(run: ActionExecutionDetail): string {
   const result = run.output?.executionResult;
   return oneLine(
@@ -518,6 +659,8 @@ function inProgress(
       text: `in progress: ${what} ${actionLabel(running.stageName, running.actionName)}${since}`,
     };
   }
+  const evaluating = conditionInProgress(execution, state);
+  if (evaluating) return evaluating;
   // Between stages: waiting to enter the next one (busy, or its transition is disabled).
   const waiting = state.stageStates?.find(
     (s) =>
@@ -536,6 +679,46 @@ function inProgress(
     stage: reached,
     text: `in progress: waiting to enter ${next ?? '?'}${closed}`,
   };
+}
+
+/**
+ * An execution no action runs for, whose stage is evaluating a condition (GetPipelineState): the entry check, or
+ * the bake time that watches the stage's health alarm after its actions succeeded.
+ */
+function conditionInProgress(
+  execution: Execution,
+  state: { stageStates?: StageState[] },
+): Outcome | undefined {
+  for (const stage of state.stageStates ?? []) {
+    const ours = [stage.latestExecution, stage.inboundExecution, ...(stage.inboundExecutions ?? [])].some(
+      (e) => e?.pipelineExecutionId === execution.id,
+    );
+    if (!ours) continue;
+    const conditions: [string, StageConditionState | undefined][] = [
+      ['checking the entry into', stage.beforeEntryConditionState],
+      ['bake time in', stage.onSuccessConditionState],
+    ];
+    for (const [what, condition] of conditions) {
+      if (condition?.latestExecution?.status !== 'InProgress') continue;
+      const running = (condition.conditionStates ?? [])
+        .flatMap((c) => c.ruleStates ?? [])
+        .filter((r) => r.latestExecution?.status === 'InProgress');
+      const changes = running
+        .map((r) => r.latestExecution?.lastStatusChange)
+        .filter((d): d is Date => d !== undefined);
+      const since =
+        changes.length > 0
+          ? ` since ${isoMinute(new Date(Math.min(...changes.map((d) => d.getTime()))))}`
+          : '';
+      const rules = running.map((r) => r.ruleName ?? '?').join(', ');
+      return {
+        kind: 'in-progress',
+        stage: stage.stageName,
+        text: `in progress: ${what} ${stage.stageName}${rules ? ` (${rules})` : ''}${since}`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /** Readable name of an IAM principal ARN: an SSO or assumed-role session name with its role, or a user name. */

@@ -1,8 +1,9 @@
 /**
  * Reads a CodePipeline pipeline's history through the read-only API: the executions (ListPipelineExecutions),
  * every action they ran (ListActionExecutions, pipeline-wide, newest first), the details of chosen executions
- * (GetPipelineExecution: source artifact revisions) and what stands in the pipeline now (GetPipelineState). It
- * knows nothing of DORA: tools/lib/delivery-metrics.ts interprets what it returns.
+ * (GetPipelineExecution: source artifact revisions), the stage-condition rules chosen executions ran
+ * (ListRuleExecutions) and what stands in the pipeline now (GetPipelineState). It knows nothing of DORA:
+ * tools/lib/delivery-metrics.ts interprets what it returns.
  */
 import {
   type ActionExecutionDetail,
@@ -12,8 +13,10 @@ import {
   type GetPipelineStateOutput,
   ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
+  ListRuleExecutionsCommand,
   type PipelineExecution,
   type PipelineExecutionSummary,
+  type RuleExecutionDetail,
 } from '@aws-sdk/client-codepipeline';
 import { ToolError } from './cli.ts';
 
@@ -26,6 +29,11 @@ export interface Execution {
   detail?: PipelineExecution;
   /** Every action execution read for it, newest first (a retried action appears once per attempt). */
   readonly actions: ActionExecutionDetail[];
+  /**
+   * The stage-condition rules it ran (ListRuleExecutions), newest first, for the executions whose end they
+   * explain; undefined when not read.
+   */
+  rules?: RuleExecutionDetail[];
 }
 
 export interface PipelineHistory {
@@ -180,6 +188,45 @@ export async function readExecutionDetails(
       );
       const execution = history.byId.get(id);
       if (execution && pipelineExecution) execution.detail = pipelineExecution;
+    }
+  };
+  await Promise.all(Array.from({ length: DETAIL_CONCURRENCY }, worker));
+}
+
+/**
+ * ListRuleExecutions for each id (a few at a time, every page, up to `maxPages` each), attached to the history's
+ * executions. Asked per execution rather than pipeline-wide: every stage entry and bake time runs rules, and only
+ * the executions a condition stopped need them.
+ */
+export async function readRuleExecutions(
+  client: CodePipelineClient,
+  history: PipelineHistory,
+  ids: Iterable<string>,
+  maxPages: number,
+): Promise<void> {
+  const queue = [...new Set(ids)].filter((id) => history.byId.get(id)?.rules === undefined);
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const rules: RuleExecutionDetail[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const page = await call(client, history.pipelineName, () =>
+          client.send(
+            new ListRuleExecutionsCommand({
+              pipelineName: history.pipelineName,
+              filter: { pipelineExecutionId: id },
+              maxResults: PAGE_SIZE,
+              nextToken: token,
+            }),
+          ),
+        );
+        pages += 1;
+        rules.push(...(page.ruleExecutionDetails ?? []));
+        token = page.nextToken;
+      } while (token && pages < maxPages);
+      const execution = history.byId.get(id);
+      if (execution) execution.rules = rules.sort((a, b) => time(b.startTime) - time(a.startTime));
     }
   };
   await Promise.all(Array.from({ length: DETAIL_CONCURRENCY }, worker));
