@@ -2,6 +2,7 @@ import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type { CodePipeline } from 'aws-cdk-lib/pipelines';
 import type { IConstruct } from 'constructs';
+import { pipelineFileAssetRole, pipelineSecurityCheck } from '../cdk-internals.ts';
 import type { BakeTimer } from './bake-step.ts';
 import type { PipelineBuildEnvironment } from './build-environment.ts';
 import type { PipelineNotifications } from './pipeline-notifications.ts';
@@ -51,8 +52,8 @@ export function pipelineAcknowledgements(stack: AcknowledgedPipelineStack): Pipe
   const pipeline = stack.pipeline;
   const artifactBucket = pipeline.pipeline.artifactBucket;
   const cacheBucket = stack.buildEnvironment.cacheBucket;
-  const securityCheck = pipeline.node.tryFindChild('PipelinesSecurityCheck');
-  const fileAssetRole = pipeline.node.tryFindChild('Assets')?.node.tryFindChild('FileRole');
+  const securityCheck = pipelineSecurityCheck(pipeline);
+  const fileAssetRole = pipelineFileAssetRole(pipeline);
   const { region, account } = stack;
   const acks: PipelineAcknowledgement[] = [
     {
@@ -121,8 +122,7 @@ export function pipelineAcknowledgements(stack: AcknowledgedPipelineStack): Pipe
   });
 
   if (securityCheck) {
-    const autoApprove = securityCheck.node.findChild('CDKPipelinesAutoApprove');
-    const diffProject = securityCheck.node.findChild('CDKSecurityCheck');
+    const { autoApprove, diffProject } = securityCheck;
     acks.push(
       {
         scope: autoApprove,

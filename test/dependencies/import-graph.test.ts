@@ -44,7 +44,13 @@ describe('the repository import graph', () => {
   it('fails on a deliberately bad edge added to the real graph', () => {
     const bad: ImportEdge[] = [
       { from: 'lib/config/names.ts', to: 'devkit/clock.ts', specifier: '', kind: 'type', line: 1 },
-      { from: 'tools/lib/cli.ts', to: 'test/app-stack/stage-synth.ts', specifier: '', kind: 'value', line: 1 },
+      {
+        from: 'tools/lib/cli.ts',
+        to: 'test/app-stack/stage-synth.ts',
+        specifier: '',
+        kind: 'value',
+        line: 1,
+      },
       {
         from: 'lib/config/stage-config.ts',
         to: 'lib/stages/processor-stage.ts',
