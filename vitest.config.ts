@@ -11,7 +11,22 @@ export default defineConfig({
       {
         extends: true,
         // integ/*.test.ts are the end-to-end suites (the next project); every other *.test.ts is a unit test.
-        test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...excluded, 'integ/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: [...excluded, 'integ/*.test.ts', 'test/app-stack/**'],
+        },
+      },
+      {
+        // One test file per construct, all reading the same synthesized stages (test/app-stack/synthesized-stages.ts):
+        // one worker without isolation evaluates that module, and so synthesizes, once for every file.
+        extends: true,
+        test: {
+          name: 'app-stack',
+          include: ['test/app-stack/**/*.test.ts'],
+          isolate: false,
+          fileParallelism: false,
+        },
       },
       {
         // The integration suite: against a local environment it starts itself (npm test), or against the
