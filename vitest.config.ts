@@ -1,4 +1,6 @@
 import { defineConfig } from 'vitest/config';
+// On any Node but the one package.json's engines names, stop here with one line (vitest would crash later).
+import './bin/require-node.mjs';
 
 const excluded = ['**/node_modules/**', '**/cdk.out/**'];
 
