@@ -21,14 +21,11 @@ export default defineConfig({
       },
       {
         // One test file per construct, all reading the same synthesized stages (test/app-stack/synthesized-stages.ts):
-        // one worker without isolation evaluates that module, and so synthesizes, once for every file.
+        // without isolation a worker evaluates that module, and so synthesizes, once for all the files it runs
+        // (on two cores vitest runs one worker: once in all). Not fileParallelism: false, which would serialise
+        // every project, and a per-project maxWorkers vitest refuses next to the others' default.
         extends: true,
-        test: {
-          name: 'app-stack',
-          include: ['test/app-stack/**/*.test.ts'],
-          isolate: false,
-          fileParallelism: false,
-        },
+        test: { name: 'app-stack', include: ['test/app-stack/**/*.test.ts'], isolate: false },
       },
       {
         // The integration suite: against a local environment it starts itself (npm test), or against the
