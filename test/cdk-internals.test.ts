@@ -136,6 +136,10 @@ describe('pipeline internals', () => {
   }
   const full = pipeline({ check: true, asset: true });
   const bare = pipeline({ check: false, asset: false });
+  // As if aws-cdk-lib had moved both: the same pipeline with the two constructs gone from where they were.
+  const renamed = pipeline({ check: true, asset: true });
+  renamed.node.tryRemoveChild('PipelinesSecurityCheck');
+  renamed.node.tryFindChild('Assets')?.node.tryRemoveChild('FileRole');
 
   it('finds the security check of a pipeline with a ConfirmPermissionsBroadening step', () => {
     const check = pipelineSecurityCheck(full);
@@ -155,8 +159,6 @@ describe('pipeline internals', () => {
   });
 
   it('throws the clear message when the security check is not under the ID aws-cdk-lib gives it', () => {
-    const renamed = pipeline({ check: true, asset: false });
-    renamed.node.tryRemoveChild('PipelinesSecurityCheck');
     expect(() => pipelineSecurityCheck(renamed)).toThrow(
       changed(
         /the pipeline has a ConfirmPermissionsBroadening step, but .*PipelinesSecurityCheck.* is missing/,
@@ -167,8 +169,6 @@ describe('pipeline internals', () => {
   });
 
   it('throws the clear message when the file-asset role is not under the ID aws-cdk-lib gives it', () => {
-    const renamed = pipeline({ check: false, asset: true });
-    renamed.node.tryFindChild('Assets')?.node.tryRemoveChild('FileRole');
     expect(() => pipelineFileAssetRole(renamed)).toThrow(
       changed('the pipeline publishes file assets, but "Tooling/Pipeline/Assets/FileRole" is missing'),
     );

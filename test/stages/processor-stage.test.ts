@@ -7,6 +7,7 @@ import type { CfnKey } from 'aws-cdk-lib/aws-kms';
 import { StageDeployment } from 'aws-cdk-lib/pipelines';
 import type { NagPack } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DrBackupVaultStack } from '../../lib/app-stack/data-backup.ts';
 import { integTestRoleName } from '../../lib/app-stack/integ-test-role.ts';
 import { nagPacks } from '../../lib/compliance/nag.ts';
 import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
@@ -165,7 +166,11 @@ describe('ProcessorStage with backup.copyToRegion', () => {
       );
     expect(findings(drStack)).toEqual([]);
     // The same stack with its key's rotation switched off is reported.
-    const careless = drStage().drVaultStack as Stack;
+    const careless = new DrBackupVaultStack(new App(), 'Careless', {
+      project: 's3-object-processor',
+      config: dr.config,
+      env: { account: dr.config.account, region: COPY_REGION },
+    });
     (careless.node.findChild('DrBackupKey').node.defaultChild as CfnKey).enableKeyRotation = false;
     expect(findings(careless)).toContain('NIST.800.53.R5-KMSBackingKeyRotationEnabled');
   });
