@@ -1,4 +1,6 @@
 import { defineConfig } from 'vitest/config';
+// On any Node but the one package.json's engines names, stop here with one line (vitest would crash later).
+import './bin/require-node.mjs';
 
 const excluded = ['**/node_modules/**', '**/cdk.out/**'];
 
@@ -11,7 +13,19 @@ export default defineConfig({
       {
         extends: true,
         // integ/*.test.ts are the end-to-end suites (the next project); every other *.test.ts is a unit test.
-        test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...excluded, 'integ/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: [...excluded, 'integ/*.test.ts', 'test/app-stack/**'],
+        },
+      },
+      {
+        // One test file per construct, all reading the same synthesized stages (test/app-stack/synthesized-stages.ts):
+        // without isolation a worker evaluates that module, and so synthesizes, once for all the files it runs
+        // (on two cores vitest runs one worker: once in all). Not fileParallelism: false, which would serialise
+        // every project, and a per-project maxWorkers vitest refuses next to the others' default.
+        extends: true,
+        test: { name: 'app-stack', include: ['test/app-stack/**/*.test.ts'], isolate: false },
       },
       {
         // The integration suite: against a local environment it starts itself (npm test), or against the

@@ -1,7 +1,8 @@
 /**
- * CDK app entry (cdk.json: `node bin/app.ts`). Settings come from cdk.json context, `-c key=value` and
- * environment variables (see lib/config/app-input.ts and lib/config/resolve.ts and README "Deploy"); with none at all it synthesizes against the
- * documented placeholder accounts, so `npx cdk synth` works on a machine with no AWS credentials.
+ * CDK app entry (cdk.json: `node --import ./bin/require-node.mjs bin/app.ts`: the Node version guard, then this).
+ * Settings come from cdk.json context, `-c key=value` and environment variables (see lib/config/app-input.ts and
+ * lib/config/resolve.ts and README "Deploy"); with none at all it synthesizes against the documented placeholder
+ * accounts, so `npx cdk synth` works on a machine with no AWS credentials.
  */
 import { App } from 'aws-cdk-lib';
 import { ConfigError } from '../lib/config/app-config.ts';

@@ -283,6 +283,9 @@ export function validateStage(s: StageConfig): string[] {
     bad('backup.copyToRegion', `is "${s.backup.copyToRegion}"; not a known AWS region`);
   }
   if (s.backup.copyToRegion === s.region) bad('backup.copyToRegion', 'must differ from the stage region');
+  if (s.backup.copyToRegion !== undefined && !s.backup.awsBackup) {
+    bad('backup.copyToRegion', 'copies AWS Backup recovery points; set backup.awsBackup too');
+  }
 
   if (!LOG_RETENTION_DAYS.has(s.logRetentionDays)) {
     bad(

@@ -17,6 +17,14 @@ export function processorStackName(project: string, stage: Pick<StageConfig, 'st
   return `${project}-${stage.stageName}-processor`;
 }
 
+/**
+ * CloudFormation stack name of a stage's disaster-recovery vault stack (stages with `backup.copyToRegion`): it lives
+ * in the copy region, beside no other stack of the project, and is found by this name like the processor stack.
+ */
+export function drVaultStackName(project: string, stage: Pick<StageConfig, 'stageName'>): string {
+  return `${project}-${stage.stageName}-dr-vault`;
+}
+
 /** CloudFormation name of the pipeline stack. */
 export function pipelineStackName(project: string): string {
   return `${project}-pipeline`;

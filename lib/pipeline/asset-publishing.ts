@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { Stack, Stage } from 'aws-cdk-lib';
 import type { CodePipeline } from 'aws-cdk-lib/pipelines';
 import { ESM_REQUIRE_BANNER } from '../app-stack/processor-bundling.ts';
+import { pipelineAssetBuildSpecFiles } from '../cdk-internals.ts';
 import { PROJECT_ROOT } from '../config/resolve.ts';
-import { assetBuildSpecFiles } from './cdk-pipelines-internals.ts';
 
 /** Where, inside the cloud assembly, the synth puts the tools the pipeline's later actions run. */
 export const PIPELINE_TOOLS_DIR = 'pipeline-tools';
@@ -31,7 +31,7 @@ export function publishAssetsWithPinnedLibrary(pipeline: CodePipeline): void {
   const assemblyDir = Stage.of(pipeline)?.outdir;
   if (assemblyDir === undefined)
     throw new Error('publishAssetsWithPinnedLibrary: the pipeline is not in an App');
-  for (const file of assetBuildSpecFiles(pipeline)) {
+  for (const file of pipelineAssetBuildSpecFiles(pipeline)) {
     rewriteAssetBuildSpec(path.join(assemblyDir, file));
   }
   // Tests that skip bundling (`aws:cdk:bundling-stacks`) skip this bundle too.

@@ -2,9 +2,9 @@ import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type { CodePipeline } from 'aws-cdk-lib/pipelines';
 import type { IConstruct } from 'constructs';
+import { pipelineFileAssetRole } from '../cdk-internals.ts';
 import type { ProcessorStage } from '../stages/processor-stage.ts';
 import type { PipelineBuildEnvironment } from './build-environment.ts';
-import { fileAssetRole } from './cdk-pipelines-internals.ts';
 import type { PipelineNotifications } from './pipeline-notifications.ts';
 
 /**
@@ -53,7 +53,7 @@ export function pipelineAcknowledgements(stack: AcknowledgedPipelineStack): Pipe
   const pipeline = stack.pipeline;
   const artifactBucket = pipeline.pipeline.artifactBucket;
   const cacheBucket = stack.buildEnvironment.cacheBucket;
-  const assetRole = fileAssetRole(pipeline);
+  const assetRole = pipelineFileAssetRole(pipeline);
   const { region, account } = stack;
   const acks: PipelineAcknowledgement[] = [
     {

@@ -1,7 +1,8 @@
 import { type CfnOutput, Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { DrBackupVaultStack } from '../app-stack/data-backup.ts';
 import { ProcessorStack } from '../app-stack/processor-stack.ts';
-import { healthAlarmName, type OutputName, processorStackName } from '../config/names.ts';
+import { drVaultStackName, healthAlarmName, type OutputName, processorStackName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 
 export interface ProcessorStageProps extends Omit<StageProps, 'env'> {
@@ -19,6 +20,11 @@ export interface ProcessorStageProps extends Omit<StageProps, 'env'> {
 export class ProcessorStage extends Stage {
   readonly config: StageConfig;
   readonly stack: ProcessorStack;
+  /**
+   * The vault the backup plan copies into, in the stage's account and `backup.copyToRegion` (stages that set it).
+   * Deployed before the processor stack: the plan's copy action names the vault, which must exist.
+   */
+  readonly drVaultStack?: DrBackupVaultStack;
   /** The stack's outputs, for `envFromCfnOutputs` in post-deploy steps. */
   readonly outputs: Record<OutputName, CfnOutput>;
   /** ARN of the integration-test role as a literal the pipeline's CodeBuild role may assume, and nothing else. */
@@ -35,6 +41,19 @@ export class ProcessorStage extends Stage {
     // The stack name is the address integ tests and operator tools look outputs up by: fixed per project and stage.
     const stackName = processorStackName(project, config);
     this.stack = new ProcessorStack(this, 'Processor', { config, project, stackName });
+    const copyRegion = config.backup.copyToRegion;
+    if (copyRegion !== undefined) {
+      this.drVaultStack = new DrBackupVaultStack(this, 'DrVault', {
+        project,
+        config,
+        stackName: drVaultStackName(project, config),
+        env: { account: config.account, region: copyRegion },
+        description: `Disaster-recovery copies of ${project} ${config.stageName} (AWS Backup, from ${config.region})`,
+      });
+      // No reference crosses the regions (the plan names the vault by ARN); the dependency orders the deploys,
+      // in a sandbox (`cdk deploy --all`) as in the pipeline (CDK Pipelines runs a stage's stacks in this order).
+      this.stack.addDependency(this.drVaultStack, 'the backup plan copies into the DR vault');
+    }
     this.outputs = this.stack.outputs;
     this.integTestRoleArn = this.stack.integTestRole.crossAccountRoleArn;
     this.alarmGateRoleArn = this.stack.alarmGateRole.crossAccountRoleArn;

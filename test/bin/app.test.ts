@@ -16,8 +16,8 @@ let assembly: CloudAssembly;
 
 /** Runs the app the way the CDK CLI does (CDK_OUTDIR, CDK_CONTEXT_JSON), with only PATH and HOME inherited. */
 function runApp(out: string, extraEnv: Record<string, string> = {}) {
-  expect(CDK_JSON.app).toBe('node bin/app.ts');
-  return spawnSync(process.execPath, ['bin/app.ts'], {
+  expect(CDK_JSON.app).toBe('node --import ./bin/require-node.mjs bin/app.ts');
+  return spawnSync(process.execPath, ['--import', './bin/require-node.mjs', 'bin/app.ts'], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 240_000,

@@ -278,6 +278,13 @@ describe('invalid configuration fails with the stage and the field named', () =>
       expected: /^stage "prod": backup\.copyToRegion is "mars-north-1"; not a known AWS region$/,
     },
     {
+      what: 'a backup copy without the backup plan that makes the copies',
+      stage: 'dev',
+      change: (s) => ({ ...s, backup: { ...s.backup, awsBackup: false, copyToRegion: 'eu-central-1' } }),
+      expected:
+        /^stage "dev": backup\.copyToRegion copies AWS Backup recovery points; set backup\.awsBackup too$/,
+    },
+    {
       what: 'a non-positive budget',
       stage: 'dev',
       change: (s) => ({ ...s, budget: { ...s.budget, monthlyUsd: 0 } }),

@@ -411,10 +411,10 @@ describe('supply-chain gates (docs/supply-chain.md)', () => {
     // The commands are the package.json scripts a developer runs, and those run the gates' tools.
     const scripts = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts;
     expect(scripts).toMatchObject({
-      audit: 'node tools/audit.ts',
+      audit: 'node --import ./bin/require-node.mjs tools/audit.ts',
       secrets: expect.stringMatching(/^secretlint --secretlintignore \.secretlintignore "\*\*\/\*"$/),
-      sbom: 'node tools/sbom.ts',
-      licenses: 'node tools/licenses.ts',
+      sbom: 'node --import ./bin/require-node.mjs tools/sbom.ts',
+      licenses: 'node --import ./bin/require-node.mjs tools/licenses.ts',
     });
   });
 

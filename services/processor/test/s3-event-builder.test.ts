@@ -79,7 +79,7 @@ describe('what the builder writes, the parser reads', () => {
           });
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 
