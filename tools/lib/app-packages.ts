@@ -26,16 +26,26 @@ export interface LoadedModules {
   readonly command: string;
 }
 
-/** The CDK app's command and entry file, when the command is `node <file>`; anything else is an error. */
-export function cdkAppEntry(root: string = PROJECT_ROOT): { command: string; entry: string } {
+/**
+ * The CDK app's command, its entry file and the modules it preloads (`--import <file>`, such as the Node version
+ * guard), when the command is `node [--import <file>]... <file>`; anything else is an error.
+ */
+export function cdkAppEntry(root: string = PROJECT_ROOT): {
+  command: string;
+  entry: string;
+  imports: string[];
+} {
   const command = cdkAppCommand(root) ?? '';
-  const match = /^node\s+(\S+)$/.exec(command.trim());
-  if (!match?.[1]) {
+  const match = /^node((?:\s+--import\s+\S+)*)\s+(\S+)$/.exec(command.trim());
+  if (!match?.[2]) {
     throw new ToolError(
-      `the CDK app command (cdk.json "app") is "${command}"; the SBOM can only record an app run as \`node <file>\``,
+      `the CDK app command (cdk.json "app") is "${command}"; the SBOM can only record an app run as \`node [--import <file>] <file>\``,
     );
   }
-  return { command, entry: path.resolve(root, match[1]) };
+  const imports = [...(match[1] ?? '').matchAll(/--import\s+(\S+)/g)].map((m) =>
+    path.resolve(root, m[1] as string),
+  );
+  return { command, entry: path.resolve(root, match[2]), imports };
 }
 
 /** Runs the CDK app once, as `cdk synth` does, and returns the modules it loaded. */
@@ -43,7 +53,7 @@ export async function recordAppModules(
   options: { readonly env?: NodeJS.ProcessEnv; readonly root?: string } = {},
 ): Promise<LoadedModules> {
   const root = options.root ?? PROJECT_ROOT;
-  const { command, entry } = cdkAppEntry(root);
+  const { command, entry, imports } = cdkAppEntry(root);
   const scratch = mkdtempSync(path.join(tmpdir(), 'sbom-app-'));
   const record = path.join(scratch, 'loaded.json');
   try {
@@ -59,11 +69,15 @@ export async function recordAppModules(
     const code = await new Promise<number | null>((resolve, reject) => {
       // process.execPath: the Node that runs this tool, i.e. node_modules/.bin/node under `npm run`, the one
       // `cdk synth` finds first on the PATH npm sets.
-      const child = spawn(process.execPath, ['--import', HOOK, entry], {
-        cwd: root,
-        env,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', HOOK, ...imports.flatMap((i) => ['--import', i]), entry],
+        {
+          cwd: root,
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
       child.on('error', reject);
       child.on('close', resolve);
