@@ -24,6 +24,7 @@ import {
   pipelineFileAssetRole,
   VERIFIED_AWS_CDK_LIB_VERSION,
 } from '../lib/cdk-internals.ts';
+import { TEST_APP_CONTEXT } from './support/test-app.ts';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const outdirs: string[] = [];
@@ -33,7 +34,7 @@ afterAll(() => {
 function newApp(): App {
   const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-internals-'));
   outdirs.push(outdir);
-  return new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  return new App({ outdir, context: TEST_APP_CONTEXT });
 }
 
 /** The one message every accessor fails with: the installed and the verified version, and what changed. */

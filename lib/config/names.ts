@@ -178,3 +178,11 @@ export function stageConditionRules(stage: Pick<StageConfig, 'stageName'>): Stag
     bakeTime: `${id}BakeTime`,
   };
 }
+
+/**
+ * The CDK context flag of aws-cdk-lib's CloudFormation schema validation (cdk.json turns its findings into
+ * errors). It runs in every `cdk synth`; in-process synths that only read a template or an asset (tests, the local
+ * environment, the SBOM, the docs) turn it off, because it costs about a second per stack and changes no output.
+ * test/bin/template-validation.test.ts proves it on; the CLI synths of the rehearsal and the entry-points test run it.
+ */
+export const SCHEMA_VALIDATION_CONTEXT = '@aws-cdk/core:validateAgainstDefaultRules';

@@ -4,7 +4,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { ASSET_RESOURCE_METADATA_ENABLED_CONTEXT } from 'aws-cdk-lib/cx-api';
 import type { ProcessorStack } from '../app-stack/processor-stack.ts';
 import { stageByName } from '../config/app-config.ts';
-import { stageId } from '../config/names.ts';
+import { SCHEMA_VALIDATION_CONTEXT, stageId } from '../config/names.ts';
 import { cdkJsonContext, loadProjectConfig } from '../config/resolve.ts';
 import type { StageConfig } from '../config/stage-config.ts';
 import { ProcessorStage } from './processor-stage.ts';
@@ -56,7 +56,13 @@ export function synthesizeProcessorStage(options: SynthesizeStageOptions): Synth
   // The CLI enables asset metadata by default; it names each resource's asset directory in the assembly.
   const app = new App({
     outdir: options.outdir,
-    context: { ...cdkJsonContext(), [ASSET_RESOURCE_METADATA_ENABLED_CONTEXT]: true },
+    // The schema validation cdk.json asks for changes no output and costs a second per stack: the pipeline's own
+    // synth runs it (SCHEMA_VALIDATION_CONTEXT).
+    context: {
+      ...cdkJsonContext(),
+      [ASSET_RESOURCE_METADATA_ENABLED_CONTEXT]: true,
+      [SCHEMA_VALIDATION_CONTEXT]: false,
+    },
   });
   const processorStage = new ProcessorStage(app, stageId(stage.stageName), {
     config: stage,

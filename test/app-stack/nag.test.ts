@@ -11,12 +11,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ProcessorStack } from '../../lib/app-stack/processor-stack.ts';
 import { addNagPacks, NAG_PACK_NAMES, nagPacks } from '../../lib/compliance/nag.ts';
 import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
+import { TEST_APP_CONTEXT } from '../support/test-app.ts';
 
 const outdirs: string[] = [];
 function newApp(): App {
   const outdir = mkdtempSync(path.join(tmpdir(), 'nag-test-'));
   outdirs.push(outdir);
-  return new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  return new App({ outdir, context: TEST_APP_CONTEXT });
 }
 afterAll(() => {
   for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });

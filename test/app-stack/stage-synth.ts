@@ -4,6 +4,7 @@ import { ProcessorStack } from '../../lib/app-stack/processor-stack.ts';
 import { type AppConfigInput, loadAppConfig } from '../../lib/config/app-config.ts';
 import { processorStackName, stageId } from '../../lib/config/names.ts';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
+import { TEST_APP_CONTEXT, TEST_APP_CONTEXT_WITH_BUNDLING } from '../support/test-app.ts';
 
 /** One synthesized stage: its stack, template and annotations. */
 export interface SynthesizedStage {
@@ -38,7 +39,7 @@ export function synthStages(options: SynthOptions = {}): {
   stages: Record<string, SynthesizedStage>;
 } {
   const config = loadAppConfig(options.input, options.customise);
-  const app = new App(options.bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: options.bundle ? TEST_APP_CONTEXT_WITH_BUNDLING : TEST_APP_CONTEXT });
   const built = config.stages
     .filter((s) => options.stages === undefined || options.stages.includes(s.stageName))
     .map((stageConfig) => {

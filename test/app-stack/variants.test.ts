@@ -5,6 +5,7 @@ import { DrBackupVaultStack, drBackupVaultName } from '../../lib/app-stack/data-
 import { GRANTS_ONLY_FOR_AWS_RESOURCES } from '../../lib/compliance/kms-grants.ts';
 import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
+import { TEST_APP_CONTEXT } from '../support/test-app.ts';
 import { managedPolicyStatements, resourceOf, stageOf, synthStages } from './stage-synth.ts';
 
 /**
@@ -288,7 +289,7 @@ describe('cross-region backup copy', () => {
   });
 
   it('the DR vault stack creates that vault, encrypted and retained', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({ context: TEST_APP_CONTEXT });
     const dev = stageByName(loadAppConfig(), 'dev');
     const drStack = new DrBackupVaultStack(app, 'DrVault', {
       project: 's3-object-processor',

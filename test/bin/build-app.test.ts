@@ -8,13 +8,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp, PIPELINE_STACK_ID, SANDBOX_STAGE_ID } from '../../bin/build-app.ts';
 import { ConfigError, FAKE_ACCOUNTS, loadAppConfig } from '../../lib/config/app-config.ts';
 import { PipelineStack } from '../../lib/pipeline/pipeline-stack.ts';
+import { TEST_APP_CONTEXT } from '../support/test-app.ts';
 
 // Composition tests: construction only (cheap), bundling skipped wherever a synth is needed.
 const outdirs: string[] = [];
 function newApp(context: Record<string, unknown> = {}): App {
   const outdir = mkdtempSync(path.join(tmpdir(), 'build-app-test-'));
   outdirs.push(outdir);
-  return new App({ outdir, context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  return new App({ outdir, context: { ...TEST_APP_CONTEXT, ...context } });
 }
 afterAll(() => {
   for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });

@@ -25,6 +25,7 @@ import { PipelineStack, SYNTH_COMMANDS } from '../../lib/pipeline/pipeline-stack
 import { POST_DEPLOY_BUILDSPEC_FILE } from '../../lib/pipeline/post-deploy-buildspec.ts';
 import { SBOM_DIRECTORY, SUPPLY_CHAIN_GATE_COMMANDS } from '../../lib/pipeline/supply-chain-gates.ts';
 import { CDK_CLI_VERSION } from '../../lib/pipeline/tool-versions.ts';
+import { TEST_APP_CONTEXT } from '../support/test-app.ts';
 
 // One synth for the whole file: a pipeline with every optional feature on (bake time, e-mail).
 // Bundling is skipped: the pipeline only needs the stages' asset manifests, not the bundle bytes.
@@ -57,7 +58,7 @@ interface PipelineStage {
 
 beforeAll(() => {
   outdir = mkdtempSync(path.join(tmpdir(), 'pipeline-test-'));
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ outdir, context: TEST_APP_CONTEXT });
   config = loadAppConfig({ pipeline: { prodBakeMinutes: BAKE_MINUTES, notificationEmail: EMAIL } });
   stack = new PipelineStack(app, 'ProcessorPipeline', { config });
   template = Template.fromStack(stack);
@@ -377,7 +378,7 @@ describe('stage conditions', () => {
   it('keep rollback on failure, and nothing else, with alarmGates off', () => {
     const app = new App({
       outdir: mkdtempSync(path.join(tmpdir(), 'pipeline-gates-')),
-      context: { 'aws:cdk:bundling-stacks': [] },
+      context: TEST_APP_CONTEXT,
     });
     const ungated = new PipelineStack(app, 'Ungated', {
       config: loadAppConfig({ pipeline: { alarmGates: false } }),
@@ -736,7 +737,7 @@ describe('cdk-nag', () => {
 
 describe('a stage in another region than the pipeline', () => {
   it('gets a support stack whose CDK-internal findings are all acknowledged, and no others', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({ context: TEST_APP_CONTEXT });
     const crossRegion = loadAppConfig({ stages: { dev: { region: 'us-east-1' } } });
     const pipeline = new PipelineStack(app, 'ProcessorPipeline', { config: crossRegion });
     const [support, ...more] = Object.values(pipeline.pipeline.pipeline.crossRegionSupport);

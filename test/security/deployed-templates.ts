@@ -5,6 +5,7 @@ import { App, type Stack, Stage } from 'aws-cdk-lib';
 import { buildApp } from '../../bin/build-app.ts';
 import { cdkJsonContext } from '../../lib/config/resolve.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
+import { TEST_APP_CONTEXT } from '../support/test-app.ts';
 
 /** One synthesized template and where it is deployed. */
 export interface DeployedTemplate {
@@ -29,7 +30,7 @@ export interface DeployedApp {
 export function synthesizeDeployedApp(): DeployedApp {
   const outdir = mkdtempSync(join(tmpdir(), 'deployed-app-'));
   try {
-    const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({ outdir, context: { ...cdkJsonContext(), ...TEST_APP_CONTEXT } });
     const built = buildApp(app, {});
     if (built.kind !== 'pipeline') throw new Error('expected the pipeline app (no sandbox setting)');
     const assembly = app.synth();

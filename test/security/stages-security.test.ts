@@ -6,6 +6,7 @@ import { loadAppConfig } from '../../lib/config/app-config.ts';
 import { stageId } from '../../lib/config/names.ts';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
 import { ProcessorStage } from '../../lib/stages/processor-stage.ts';
+import { TEST_APP_CONTEXT } from '../support/test-app.ts';
 import { checkTemplateSecurity, formatViolations } from './template-policy.ts';
 
 /**
@@ -13,7 +14,7 @@ import { checkTemplateSecurity, formatViolations } from './template-policy.ts';
  * and, inside its stages, every stage's processor stack), plus every stage in VPC mode (a configuration switch
  * that adds resources: flow logs, endpoints, ENI permissions). Bundling is skipped: the policy reads templates.
  */
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const NO_BUNDLING = TEST_APP_CONTEXT;
 
 function deployedTemplates(): Array<[string, Record<string, unknown>]> {
   const app = new App({ context: NO_BUNDLING });

@@ -15,6 +15,7 @@ import { drVaultStackName, OUTPUT_KEYS } from '../../lib/config/names.ts';
 import type { StageConfig } from '../../lib/config/stage-config.ts';
 import { ProcessorStage } from '../../lib/stages/processor-stage.ts';
 import { resourceOf } from '../app-stack/stage-synth.ts';
+import { TEST_APP_CONTEXT } from '../support/test-app.ts';
 
 // One stage, one synth; bundling skipped (the stage's wiring is under test, not the bundle).
 let outdir: string;
@@ -24,7 +25,7 @@ let template: Template;
 
 beforeAll(() => {
   outdir = mkdtempSync(path.join(tmpdir(), 'stage-test-'));
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ outdir, context: TEST_APP_CONTEXT });
   const appConfig = loadAppConfig({
     project: 'acme-files',
     stages: {
@@ -98,7 +99,7 @@ describe('ProcessorStage with backup.copyToRegion', () => {
   function drStage(): ProcessorStage {
     const app = new App({
       outdir: mkdtempSync(path.join(tmpdir(), 'dr-stage-')),
-      context: { 'aws:cdk:bundling-stacks': [] },
+      context: TEST_APP_CONTEXT,
     });
     outdirs.push(app.outdir);
     const appConfig = loadAppConfig(undefined, (s) =>

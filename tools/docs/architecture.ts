@@ -6,6 +6,7 @@
  */
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { ProcessorStack } from '../../lib/app-stack/processor-stack.ts';
+import { SCHEMA_VALIDATION_CONTEXT } from '../../lib/config/names.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
 
 type Json = unknown;
@@ -25,7 +26,7 @@ export interface SynthesizedStack {
  * needs the template's shape, not the function's code, and skipping keeps it fast and free of esbuild output.
  */
 export function synthesizeStage(config: AppConfig, stage: StageConfig): SynthesizedStack {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], [SCHEMA_VALIDATION_CONTEXT]: false } });
   const stack = new ProcessorStack(app, 'Processor', {
     config: stage,
     project: config.project,
