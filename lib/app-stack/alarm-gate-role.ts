@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { crossAccountRoleName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
+import { crossAccountRole } from './cross-account-role.ts';
 
 export interface AlarmGateRoleProps {
   /** The stage's configuration; `integTestTrustedAccount` (the tooling account) is the account trusted. */
@@ -13,8 +14,10 @@ export interface AlarmGateRoleProps {
 
 /** Name of a stage's alarm-gate role, derived from its stack name. */
 export function alarmGateRoleName(stackName: string): string {
-  return crossAccountRoleName(stackName, 'alarm-gate');
+  return crossAccountRoleName(stackName, ALARM_GATE_PURPOSE);
 }
+
+const ALARM_GATE_PURPOSE = 'alarm-gate';
 
 /**
  * The role the pipeline's stage conditions read this stage's health alarm as (CodePipeline CloudWatchAlarm rules
@@ -30,13 +33,13 @@ export class AlarmGateRole extends Construct {
   constructor(scope: Construct, id: string, props: AlarmGateRoleProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const roleName = alarmGateRoleName(stack.stackName);
-    this.crossAccountRoleArn = `arn:${Aws.PARTITION}:iam::${stack.account}:role/${roleName}`;
-    this.role = new iam.Role(this, 'Role', {
-      roleName,
-      assumedBy: new iam.AccountPrincipal(props.config.integTestTrustedAccount),
+    const { role, arn } = crossAccountRole(this, {
+      purpose: ALARM_GATE_PURPOSE,
+      trustedAccount: props.config.integTestTrustedAccount,
       description: `Pipeline stage conditions: read the health alarm of the ${props.config.stageName} stage`,
     });
+    this.role = role;
+    this.crossAccountRoleArn = arn;
     new iam.ManagedPolicy(this, 'Policy', {
       description: `Pipeline stage conditions (${props.config.stageName}): describe the stage's health alarm`,
       roles: [this.role],

@@ -1,9 +1,10 @@
-import { Aws, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { crossAccountRoleName } from '../config/names.ts';
 import type { StageConfig } from '../config/stage-config.ts';
+import { crossAccountRole } from './cross-account-role.ts';
 import type { Processor } from './processor.ts';
 
 export interface IntegTestRoleProps {
@@ -26,8 +27,10 @@ export function integTestKeyPrefix(stageKeyPrefix: string | undefined): string {
 
 /** Name of a stage's integration-test role, derived from its stack name (unique per project, stage and account). */
 export function integTestRoleName(stackName: string): string {
-  return crossAccountRoleName(stackName, 'integ-test');
+  return crossAccountRoleName(stackName, INTEG_TEST_PURPOSE);
 }
+
+const INTEG_TEST_PURPOSE = 'integ-test';
 
 /**
  * The role post-deploy integration tests assume: put and delete objects under `integ-tests/`, read records from
@@ -38,8 +41,7 @@ export class IntegTestRole extends Construct {
   readonly role: iam.Role;
   /**
    * The role's ARN as a literal another account's template can hold: the pipeline's CodeBuild role may assume
-   * exactly this role. That is why this one role has a name fixed at synth time (derived from the stack name)
-   * rather than a generated one, which is only known after the deploy. Renaming replaces a role that holds no data.
+   * exactly this role (see crossAccountRole for why its name is fixed).
    */
   readonly crossAccountRoleArn: string;
 
@@ -51,14 +53,13 @@ export class IntegTestRole extends Construct {
     const via = (service: string) => ({
       StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` },
     });
-    const stack = Stack.of(this);
-    const roleName = integTestRoleName(stack.stackName);
-    this.crossAccountRoleArn = `arn:${Aws.PARTITION}:iam::${stack.account}:role/${roleName}`;
-    this.role = new iam.Role(this, 'Role', {
-      roleName,
-      assumedBy: new iam.AccountPrincipal(config.integTestTrustedAccount),
+    const { role, arn } = crossAccountRole(this, {
+      purpose: INTEG_TEST_PURPOSE,
+      trustedAccount: config.integTestTrustedAccount,
       description: `Post-deploy integration tests of the S3 object processor (${config.stageName})`,
     });
+    this.role = role;
+    this.crossAccountRoleArn = arn;
     const policy = new iam.ManagedPolicy(this, 'Policy', {
       description: `Post-deploy integration tests (${config.stageName}): integ-tests/ objects, read records`,
       roles: [this.role],

@@ -59,6 +59,31 @@ export function clientConfig(target: AwsTarget, service: Service) {
   };
 }
 
+/** The configuration as `cdk synth` resolves it; a bad setting is a usage error naming it. */
+function toolConfig(args: {
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  readonly root?: string | undefined;
+}): AppConfig {
+  return asUsageError(
+    () =>
+      loadProjectConfig({
+        env: args.env ?? process.env,
+        sandboxAccount: 'optional',
+        ...(args.root === undefined ? {} : { root: args.root }),
+      }).config,
+  );
+}
+
+/** Runs `resolve`, turning a ConfigError into a one-line usage error (exit code 2). */
+function asUsageError<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ToolError(error.problems.join('; '), 2);
+  }
+}
+
 /** The stage a tool acts on: its reviewed configuration, the region to call and the stack that holds its names. */
 export interface StageContext {
   readonly stage: StageConfig;
@@ -81,19 +106,9 @@ export function stageContext(args: {
   readonly root?: string | undefined;
 }): StageContext {
   if (!args.stage) throw new ToolError('--stage is required (one of the configured stages); see --help', 2);
-  let config: AppConfig;
-  let stage: StageConfig;
-  try {
-    config = loadProjectConfig({
-      env: args.env ?? process.env,
-      sandboxAccount: 'optional',
-      ...(args.root === undefined ? {} : { root: args.root }),
-    }).config;
-    stage = stageByName(config, args.stage);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    throw new ToolError(error.problems.join('; '), 2);
-  }
+  const name = args.stage;
+  const config = toolConfig(args);
+  const stage = asUsageError(() => stageByName(config, name));
   return {
     stage,
     target: { region: args.region ?? stage.region, endpoints: parseEndpoints(args.endpoint) },
@@ -124,17 +139,7 @@ export function pipelineContext(args: {
   /** Repository whose cdk.json is read. @default this checkout */
   readonly root?: string | undefined;
 }): PipelineContext {
-  let config: AppConfig;
-  try {
-    config = loadProjectConfig({
-      env: args.env ?? process.env,
-      sandboxAccount: 'optional',
-      ...(args.root === undefined ? {} : { root: args.root }),
-    }).config;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    throw new ToolError(error.problems.join('; '), 2);
-  }
+  const config = toolConfig(args);
   const name = args.pipeline ?? pipelineName(config.project);
   if (!PIPELINE_NAME.test(name)) {
     throw new ToolError(`--pipeline is "${name}"; a pipeline name is 1-100 of A-Z a-z 0-9 . @ - _`, 2);
