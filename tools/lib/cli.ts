@@ -154,6 +154,7 @@ const UNSUPPORTED: ReadonlySet<string> = new Set([
   'UnknownOperationException',
   'InvalidAction',
   'UnrecognizedClientException.UnknownOperation',
+  'AWS.SimpleQueueService.UnsupportedOperation',
 ]);
 
 type SdkError = Error & {
