@@ -4,6 +4,8 @@
  * SIGINT or SIGHUP, and also when the process that started it exits: `npm start` runs it under `sh -c`, and a
  * signal sent to npm alone (a process manager, `npm start & kill $!`) ends npm and the shell but never reaches it.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -215,11 +217,44 @@ async function publishReadyFile(file: string, ready: ReadyFile): Promise<void> {
 const PARENT_POLL_MS = 250;
 
 /**
- * Resolves when the process should stop: on a signal, or when its parent exits (it is then re-parented, and
- * process.ppid changes; Linux has no portable parent-death signal for Node to ask for). A second signal exits at
- * once, for a user who does not want to wait for the clean shutdown.
+ * The process whose exit should stop this one besides its parent: under `npm start` the parent is the `sh -c`
+ * npm runs scripts with, and when npm itself is killed (SIGKILL, a crashed terminal) that shell lives on, waiting
+ * for us; so npm, the shell's parent, is watched too. Read once at start, from /proc (Linux) or ps (macOS).
  */
-export function stopSignals(): Promise<string> {
+export function npmProcess(env: NodeJS.ProcessEnv, parent: number = process.ppid): number | undefined {
+  if (env.npm_lifecycle_event === undefined || process.platform === 'win32') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${parent}/stat`, 'utf8');
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return ppid > 1 ? ppid : undefined;
+  } catch {
+    try {
+      const ppid = Number(
+        execFileSync('ps', ['-o', 'ppid=', '-p', String(parent)], { encoding: 'utf8' }).trim(),
+      );
+      return ppid > 1 ? ppid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Resolves when the process should stop: on a signal, or when its parent (or, under npm, npm) exits: a parent's
+ * exit re-parents this process, so process.ppid changes; Node has no parent-death signal to ask for. A second
+ * signal exits at once, for a user who does not want to wait for the clean shutdown.
+ */
+export function stopSignals(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise<string>((resolve) => {
     let stopping = false;
     const stop = (reason: string) => {
@@ -234,10 +269,17 @@ export function stopSignals(): Promise<string> {
       });
     }
     const parent = process.ppid;
+    const npm = npmProcess(env, parent);
     const watch = setInterval(() => {
-      if (process.ppid !== parent) {
+      const gone =
+        process.ppid !== parent
+          ? `its parent process ${parent}`
+          : npm !== undefined && !isRunning(npm)
+            ? `npm (process ${npm})`
+            : undefined;
+      if (gone) {
         clearInterval(watch);
-        stop(`its parent process ${parent} exited`);
+        stop(`${gone} exited`);
       }
     }, PARENT_POLL_MS);
     watch.unref();
