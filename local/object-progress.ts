@@ -21,8 +21,16 @@ export interface ProgressTotals {
   readonly processed: number;
   readonly rejected: number;
   readonly deleted: number;
-  /** Events whose item already reflected them (redelivery) or a newer event (out of order): skipped. */
+  /** Events reported before (a redelivery): DUPLICATE lines. */
   readonly duplicates: number;
+  /**
+   * Events whose key's item holds a newer event: SKIPPED lines. The processor skipped them either as stale (its
+   * conditional write lost: StaleEventsSkipped) or as superseded (the object changed or went before it was read:
+   * EventsSuperseded); the item cannot tell which, the summary's metric counts can.
+   */
+  readonly skipped: number;
+  /** Events after which the key has no item (superseded before anything was recorded, or the item was removed). */
+  readonly noItem: number;
   /** Deliveries that failed and wait for the visibility timeout. */
   readonly retries: number;
   readonly deadLettered: number;
@@ -71,6 +79,8 @@ export class ObjectProgress {
     rejected: 0,
     deleted: 0,
     duplicates: 0,
+    skipped: 0,
+    noItem: 0,
     retries: 0,
     deadLettered: 0,
     malformed: 0,
@@ -159,10 +169,16 @@ export class ObjectProgress {
     let status: string;
     let detail = '';
     if (!item) {
+      this.totals.noItem++;
       status = 'NO-ITEM';
-    } else if (!firstReport || newer) {
+      detail = 'nothing recorded for the key (the object changed or went before it was read?)';
+    } else if (newer) {
+      this.totals.skipped++;
+      status = 'SKIPPED';
+      detail = 'a newer event for the key is recorded';
+    } else if (!firstReport) {
       this.totals.duplicates++;
-      status = newer ? 'STALE' : 'DUPLICATE';
+      status = 'DUPLICATE';
     } else if (item.status === 'PROCESSED') {
       this.totals.processed++;
       status = 'PROCESSED';

@@ -8,10 +8,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamodbClientConfig, s3ClientConfig } from '../../devkit/aws-servers.ts';
 import type { ReadyInfo } from '../../local/environment.ts';
-import { listReadyFiles, runStart } from '../../local/start.ts';
+import { ProcessorMetricTotals } from '../../local/object-progress.ts';
+import { listReadyFiles, runStart, summary } from '../../local/start.ts';
 import {
   DEFAULT_API_PORT,
   DEFAULT_DYNAMODB_PORT,
@@ -68,6 +70,48 @@ describe('parseStartOptions', () => {
 
   it('names the environment variable when its value is wrong', () => {
     expect(() => parseStartOptions([], { LOCAL_S3_PORT: '-1' })).toThrow(/LOCAL_S3_PORT is "-1"/);
+  });
+});
+
+describe('the stop summary', () => {
+  const event = (key: string) => JSON.stringify({ Records: [{ s3: { object: { key, sequencer: '01' } } }] });
+  const report = {
+    processed: 0,
+    rejected: 0,
+    deleted: 0,
+    duplicates: 0,
+    skipped: 0,
+    noItem: 0,
+    retries: 4,
+    deadLettered: 1,
+    malformed: 0,
+    metrics: new ProcessorMetricTotals(),
+    undelivered: [
+      { body: event('in+flight.png'), inFlight: true },
+      { body: event('waiting.png'), inFlight: false },
+    ],
+    deadLetters: [
+      {
+        messageId: 'm',
+        body: event('dead.png'),
+        receiveCount: 3,
+        sentTimestamp: 0,
+        deadLetteredAt: 0,
+        lastFailure: 'invocation failed: ResourceNotFoundException: no table',
+      },
+    ],
+  };
+
+  it('names what the in-memory queue still held, and says it is gone without --data-dir', () => {
+    expect(summary(report)).toEqual([
+      "Summary: ObjectsProcessed 0, ObjectsRejected 0, ObjectsDeleted 0, StaleEventsSkipped 0, EventsSuperseded 0, EventsIgnored 0, MessagesFailed 0 (the processor's metrics); retries 4, dead-lettered 1, undelivered 2 (the queue)",
+      'Undelivered at stop: 2 message(s), 1 in flight and 1 waiting: "in flight.png", "waiting.png"',
+      'Dead letters at stop: 1: "dead.png"; last failure: invocation failed: ResourceNotFoundException: no table',
+      'They are gone with the in-memory queue (no --data-dir): upload the objects again, or run `npm run backfill` after the next start',
+    ]);
+    expect(summary({ ...report, keptIn: '/d/queue.json' }).at(-1)).toMatch(
+      /^Kept in \/d\/queue\.json: the next start/,
+    );
   });
 });
 
@@ -289,11 +333,30 @@ describe('npm start: the ready line, per-object lines, stopping however it is st
     await s3.send(new PutObjectCommand({ Bucket: first.info.bucket, Key: 'hello world.txt', Body: 'hello' }));
     s3.destroy();
     await first.waitForLine((l) => /^PROCESSED +hello world\.txt {2}\d+ ms {2}text\/plain$/.test(l), 30_000);
+    // A message that cannot be processed, sent through the local SQS API: at stop it is still in the queue.
+    const sqs = new SQSClient({
+      endpoint: first.info.apiEndpoint,
+      region: first.info.region,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: first.info.ingestQueueUrl,
+        MessageBody: '{"Records":"not a list"}',
+      }),
+    );
+    sqs.destroy();
 
     // The signal reaches npm alone (not its process group): npm and its shell end, the environment must too.
     first.npm.kill('SIGTERM');
-    expect(await expectStoppedCleanly(first, readyDir)).toBe(
-      "Summary: ObjectsProcessed 1, ObjectsRejected 0, ObjectsDeleted 0, StaleEventsSkipped 0, EventsSuperseded 0, EventsIgnored 0, MessagesFailed 0 (the processor's metrics); retries 0, dead-lettered 0, undelivered 0 (the queue)",
+    expect(await expectStoppedCleanly(first, readyDir)).toMatch(
+      /^Summary: ObjectsProcessed 1, ObjectsRejected 0, ObjectsDeleted 0, StaleEventsSkipped 0, EventsSuperseded 0, EventsIgnored 0, MessagesFailed [01] \(the processor's metrics\); retries [01], dead-lettered 0, undelivered 1 \(the queue\)$/,
+    );
+    expect(first.lines).toContainEqual(
+      expect.stringMatching(/^Undelivered at stop: 1 message\(s\), .*: \(not an S3 event\)$/),
+    );
+    expect(first.lines).toContain(
+      `Kept in ${join(dataDir, 'queue.json')}: the next start on this --data-dir sends the undelivered again and keeps the dead letters for \`npm run redrive\``,
     );
   });
 
@@ -305,6 +368,9 @@ describe('npm start: the ready line, per-object lines, stopping however it is st
     );
     dynamodb.destroy();
     expect(Item?.status?.S).toBe('PROCESSED');
+    expect(second.lines).toContain(
+      'RESTORED     1 undelivered message(s) and 0 dead letter(s) kept by the last stop',
+    );
 
     second.npm.kill('SIGKILL');
     await expectStoppedCleanly(second, readyDir);
