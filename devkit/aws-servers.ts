@@ -28,7 +28,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { acceptAnyCredentials, serveConsistentObjects } from './s3rver-internals.ts';
+import { acceptAnyCredentials, correctCopySource, serveConsistentObjects } from './s3rver-internals.ts';
 
 // Both are CommonJS without type declarations; these are the parts used here.
 interface S3rverOptions {
@@ -143,7 +143,11 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   try {
     // s3rver's own run() listens with a callback Node never passes errors to, so a busy port became an
     // unhandled 'error' event (a crash). Serving its handler from our server turns it into a rejection.
-    const s3Server = createServer(s3rver.callback());
+    const handle = s3rver.callback();
+    const s3Server = createServer((req, res) => {
+      correctCopySource(req.headers);
+      handle(req, res);
+    });
     s3Address = await listenOn(s3Server, options.s3Port ?? 0, host, 'S3');
     s3rver.httpServer = s3Server;
     dynamodbAddress = await listenOn(dynamodb, options.dynamodbPort ?? 0, host, 'DynamoDB');

@@ -1,6 +1,6 @@
 /**
- * The two places where s3rver (3.7) answers differently from S3 in ways a local user hits at once, corrected
- * through its internals. Every reach into s3rver's private modules is here (and in s3rver-events.ts for removal
+ * The places where s3rver (3.7) answers differently from S3 in ways a local user hits at once, corrected
+ * through its internals or its requests. Every reach into s3rver's private modules is here (and in s3rver-events.ts for removal
  * events), and each checks the shape it relies on, so an upgrade that moves them fails loudly at start-up
  * instead of quietly bringing the differences back.
  *
@@ -16,6 +16,9 @@
  *    object, whole. Here an upload is staged beside the store and moved into place with renames while no read
  *    of that key is between reading its metadata and opening its file; a read that has opened the file keeps
  *    the old object (POSIX rename keeps open files intact).
+ * 3. Copy sources. s3rver reads x-amz-copy-source with decodeURI, which leaves the escapes of reserved
+ *    characters in place, so a CopyObject from a key with `#`, `?`, `+`, `&`, `=`, `,`, `;`, `:`, `@` or `$`
+ *    looked up `a%23b` and answered NoSuchKey. The header is re-encoded so that decodeURI yields the key.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -166,5 +169,22 @@ class KeyedLock {
       release();
       if (this.tails.get(key) === chained) this.tails.delete(key);
     }
+  }
+}
+
+/**
+ * Rewrites a request's x-amz-copy-source (URL-encoded `bucket/key`, optionally `?versionId=...`) so that s3rver's
+ * decodeURI yields the key S3 would: decodeURI(encodeURI(k)) is k for every key.
+ */
+export function correctCopySource(headers: Record<string, string | string[] | undefined>): void {
+  const header = headers['x-amz-copy-source'];
+  if (typeof header !== 'string') return;
+  const query = header.indexOf('?');
+  const path = query < 0 ? header : header.slice(0, query);
+  try {
+    headers['x-amz-copy-source'] =
+      encodeURI(decodeURIComponent(path)) + (query < 0 ? '' : header.slice(query));
+  } catch {
+    // Not valid percent-encoding: s3rver answers it as it would.
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, createHmac, type Hmac, type Hash as NodeHash } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
+  CopyObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsCommand,
@@ -169,6 +170,31 @@ describe('any well-formed credentials', () => {
     const presigned = await fetch(`${aws.s3Endpoint}${resource}?${query}`);
     expect([presigned.status, await presigned.text()]).toEqual([200, 'v2']);
   });
+});
+
+describe('CopyObject', () => {
+  it.each(['a#b.txt', 'a?b.txt', 'a+b.txt', 'a&b=c,d;e:f@g$.txt', 'a b%c.txt', 'dir/é€.txt'])(
+    'copies from a key with reserved characters (%s), as S3 does',
+    async (key) => {
+      const s3 = new S3Client({
+        endpoint: aws.s3Endpoint,
+        forcePathStyle: true,
+        region: aws.region,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      await s3.send(new PutObjectCommand({ Bucket: 'creds', Key: `copy/${key}`, Body: key }));
+      await s3.send(
+        new CopyObjectCommand({
+          Bucket: 'creds',
+          Key: `copied/${key}`,
+          CopySource: `creds/${encodeURIComponent(`copy/${key}`)}`,
+        }),
+      );
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'creds', Key: `copied/${key}` }));
+      expect(await got.Body?.transformToString()).toBe(key);
+      s3.destroy();
+    },
+  );
 });
 
 describe('fast overwrites of one key', () => {
