@@ -53,8 +53,9 @@ export interface LocalEnvironmentOptions {
   /** Keeps objects and items here across runs. @default a temporary directory, removed on close */
   readonly dataDir?: string;
   /**
-   * Multiplies the stage's visibility timeout, batching window and function timeout (they keep their ratios, so
-   * the visibility budget of 6 x timeout + window still holds). Tests of redelivery use e.g. 0.01. @default 1
+   * Multiplies the stage's visibility timeout, batching window and function timeout (they keep their ratios,
+   * except that the function timeout stays at least Lambda's minimum of 1 s while the visibility timeout allows).
+   * Tests of redelivery use e.g. 0.01. @default 1
    */
   readonly timeScale?: number;
   /** One line per processed object, retry and dead letter. @default discarded */
@@ -184,7 +185,7 @@ export async function startLocalEnvironment(
         AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
         AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint,
       },
-      timeoutMs: deployed.timeoutSeconds * 1000 * timeScale,
+      timeoutMs: functionTimeoutMs(deployed, timeScale),
       concurrency: deployed.eventSource.maxConcurrency,
       onLog: (line) => {
         logs.add(line);
@@ -363,6 +364,21 @@ export async function startLocalEnvironment(
     await cleanUp();
     throw error;
   }
+}
+
+/** Lambda's shortest function timeout. */
+const LAMBDA_MIN_TIMEOUT_MS = 1_000;
+
+/**
+ * The function's timeout, scaled with the other timings, but never below Lambda's minimum of 1 s (a first SDK call
+ * in a fresh worker can take a few hundred milliseconds, which a 150 ms timeout would turn into a spurious
+ * "Task timed out") unless the scaled visibility timeout is shorter: an invocation must still end before its
+ * message can be delivered again.
+ */
+function functionTimeoutMs(deployed: DeployedFunction, timeScale: number): number {
+  const scaled = deployed.timeoutSeconds * 1000 * timeScale;
+  const visibility = deployed.ingestQueue.visibilityTimeoutSeconds * 1000 * timeScale;
+  return Math.min(Math.max(scaled, LAMBDA_MIN_TIMEOUT_MS), visibility);
 }
 
 function synthesize(stageName: string, outdir: string): DeployedFunction {
