@@ -276,7 +276,7 @@ export class LocalAwsApi {
     }
     const message =
       service === 'sqs'
-        ? "the local environment's SQS speaks SQS's JSON protocol; this client sent the older query protocol: use AWS CLI >= 1.31 or >= 2.15, or AWS SDK for JavaScript >= 3.446"
+        ? "the local environment's SQS speaks SQS's JSON protocol; this client sent the older query protocol: use a current AWS CLI (v1 or v2, releases since 2024) or AWS SDK for JavaScript >= 3.447"
         : `the local environment's API endpoint does not implement ${action || 'this request'}; see docs/local-environment.md`;
     queryError(res, 'InvalidAction', message, requestId);
   }

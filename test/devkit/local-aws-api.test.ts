@@ -210,7 +210,7 @@ describe('SQS', () => {
     });
     expect(response.status).toBe(400);
     expect(await response.text()).toMatch(
-      /<Code>InvalidAction<\/Code><Message>.*JSON protocol.*AWS CLI &#62;= 1\.31/,
+      /<Code>InvalidAction<\/Code><Message>.*JSON protocol.*a current AWS CLI/,
     );
   });
 });
