@@ -28,6 +28,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { acceptAnyCredentials, correctCopySource, serveConsistentObjects } from './s3rver-internals.ts';
 
 // Both are CommonJS without type declarations; these are the parts used here.
 interface S3rverOptions {
@@ -36,6 +37,7 @@ interface S3rverOptions {
   directory: string;
   silent: boolean;
   vhostBuckets: boolean;
+  allowMismatchedSignatures: boolean;
 }
 interface S3rverServer extends EventEmitter {
   /** The request handler; served from our own HTTP server (see `listenOn`). */
@@ -54,10 +56,10 @@ const S3rver = requireCjs('s3rver') as new (options: S3rverOptions) => S3rverSer
 const dynalite = requireCjs('dynalite') as (options: DynaliteOptions) => Server;
 
 /**
- * s3rver accepts only its built-in key pair (it does not verify SigV4 signatures, but it does look the key up);
- * dynalite accepts any. Not secrets: they open nothing but these local emulators.
+ * What this project's own clients send to the emulators. Both accept any well-formed credentials (s3rver through
+ * `acceptAnyCredentials`, dynalite by design), as local AWS stand-ins conventionally do. Not secrets.
  */
-export const LOCAL_AWS_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_AWS_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 export interface LocalAwsOptions {
   /** Interface to listen on. @default '127.0.0.1' (loopback only) */
@@ -94,6 +96,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     options.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'local-aws-')) : undefined;
   const s3Dir = join(options.dataDir ?? (temporaryDir as string), 's3');
   await mkdir(s3Dir, { recursive: true });
+  acceptAnyCredentials();
   let dynamodbDir: string | undefined;
   if (options.dataDir !== undefined) {
     dynamodbDir = join(options.dataDir, 'dynamodb');
@@ -107,7 +110,11 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     silent: true,
     // Path-style only: `http://127.0.0.1:port/bucket/key`, as the processor addresses a custom endpoint.
     vhostBuckets: false,
+    // Any credentials are accepted (acceptAnyCredentials); a SigV2 signature cannot be checked without the secret.
+    allowMismatchedSignatures: true,
   });
+  // Beside the store, on the same file system, so that staged uploads are renamed into place.
+  await serveConsistentObjects(s3rver, join(options.dataDir ?? (temporaryDir as string), 's3-staging'));
   const dynamodb = dynalite({
     createTableMs: TABLE_TRANSITION_MS,
     deleteTableMs: TABLE_TRANSITION_MS,
@@ -136,7 +143,11 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   try {
     // s3rver's own run() listens with a callback Node never passes errors to, so a busy port became an
     // unhandled 'error' event (a crash). Serving its handler from our server turns it into a rejection.
-    const s3Server = createServer(s3rver.callback());
+    const handle = s3rver.callback();
+    const s3Server = createServer((req, res) => {
+      correctCopySource(req.headers);
+      handle(req, res);
+    });
     s3Address = await listenOn(s3Server, options.s3Port ?? 0, host, 'S3');
     s3rver.httpServer = s3Server;
     dynamodbAddress = await listenOn(dynamodb, options.dynamodbPort ?? 0, host, 'DynamoDB');

@@ -4,6 +4,12 @@ export interface SerialisedError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
+  /**
+   * The distinct root causes under an error that only summarises others (Powertools' FullBatchFailureError
+   * "See individual errors below", an AggregateError, a `cause` chain), as `Name: message (xN)`. Lambda's own
+   * error response has no such field; locally it is what makes a dead letter's reason readable.
+   */
+  readonly causes?: readonly string[];
 }
 
 export type WorkerRequest = {

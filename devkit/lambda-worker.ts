@@ -7,17 +7,50 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { WorkerReply, WorkerRequest } from './lambda-protocol.ts';
+import type { SerialisedError, WorkerReply, WorkerRequest } from './lambda-protocol.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 const send = (reply: WorkerReply) => process.send?.(reply);
 
-function serialiseError(error: unknown): { name: string; message: string; stack?: string } {
+function serialiseError(error: unknown): SerialisedError {
   if (error instanceof Error) {
-    return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
+    const causes = rootCauses(error);
+    return {
+      name: error.name,
+      message: error.message,
+      ...(error.stack ? { stack: error.stack } : {}),
+      ...(causes.length > 0 ? { causes } : {}),
+    };
   }
   return { name: 'Error', message: String(error) };
+}
+
+const MAX_CAUSES = 3;
+
+/** The errors at the bottom of `recordErrors` (Powertools), `errors` (AggregateError and ours) and `cause`. */
+function rootCauses(error: Error): string[] {
+  const counts = new Map<string, number>();
+  const visit = (e: unknown, depth: number) => {
+    if (depth > 5 || !(e instanceof Error)) return;
+    const inner = [
+      ...(((e as { recordErrors?: unknown[] }).recordErrors ?? []) as unknown[]),
+      ...(((e as { errors?: unknown[] }).errors ?? []) as unknown[]),
+      ...(e.cause instanceof Error && !(e as { errors?: unknown[] }).errors ? [e.cause] : []),
+    ].filter((x) => x instanceof Error);
+    if (inner.length === 0) {
+      if (depth === 0) return;
+      const line = `${e.name}: ${e.message.replace(/\s+/g, ' ').slice(0, 200)}`;
+      counts.set(line, (counts.get(line) ?? 0) + 1);
+      return;
+    }
+    for (const child of inner) visit(child, depth + 1);
+  };
+  visit(error, 0);
+  const lines = [...counts].map(([line, n]) => (n > 1 ? `${line} (x${n})` : line));
+  return lines.length > MAX_CAUSES
+    ? [...lines.slice(0, MAX_CAUSES), `and ${lines.length - MAX_CAUSES} other errors`]
+    : lines;
 }
 
 async function loadHandler(): Promise<Handler> {

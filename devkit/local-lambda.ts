@@ -269,6 +269,8 @@ export class LocalLambda extends EventEmitter<LocalLambdaEvents> {
   }
 }
 
+/** The function's error as one line, with its root causes when it only summarises them. */
 function describe(error: SerialisedError): string {
-  return `${error.name}: ${error.message}`;
+  const causes = error.causes?.length ? ` Caused by: ${error.causes.join('; ')}` : '';
+  return `${error.name}: ${error.message}${causes}`;
 }

@@ -103,6 +103,8 @@ export interface QueueEvents {
   /** A failed (or timed-out) message became visible again for another receive. */
   'visible-again': [{ readonly messageId: string; readonly receiveCount: number }];
   'dead-lettered': [DeadLetter];
+  /** A dead letter moved back to the queue (a message move task), with its receive count reset. */
+  redriven: [{ readonly messageId: string }];
 }
 
 interface StoredMessage {
@@ -201,6 +203,70 @@ export class LocalQueue extends EventEmitter<QueueEvents> {
   /** The dead-letter store, oldest first. */
   deadLetters(): readonly DeadLetter[] {
     return [...this.dead];
+  }
+
+  /**
+   * Moves a dead letter back to the queue, as an SQS message move task does: same message id and body, receive
+   * count reset, visible at once. False when there is no such dead letter (moved or deleted already).
+   */
+  redriveDeadLetter(messageId: string): boolean {
+    if (this.closed) throw new Error('LocalQueue is closed');
+    const at = this.dead.findIndex((d) => d.messageId === messageId);
+    const letter = this.dead[at];
+    if (!letter) return false;
+    this.dead.splice(at, 1);
+    this.messages.set(messageId, {
+      messageId,
+      body: letter.body,
+      bodyBytes: Buffer.byteLength(letter.body),
+      md5OfBody: createHash('md5').update(letter.body).digest('hex'),
+      sentTimestamp: letter.sentTimestamp,
+      receiveCount: 0,
+    });
+    this.visible.push(messageId);
+    this.emit('redriven', { messageId });
+    this.schedulePump();
+    return true;
+  }
+
+  /** Deletes a dead letter (DeleteMessage on the dead-letter queue); false when there is none with that id. */
+  deleteDeadLetter(messageId: string): boolean {
+    const at = this.dead.findIndex((d) => d.messageId === messageId);
+    if (at < 0) return false;
+    this.dead.splice(at, 1);
+    return true;
+  }
+
+  /**
+   * Puts back a dead letter kept from an earlier run (the local environment persists them with its data
+   * directory). Its id must not be in use.
+   */
+  restoreDeadLetter(letter: DeadLetter): void {
+    if (this.messages.has(letter.messageId) || this.dead.some((d) => d.messageId === letter.messageId)) {
+      throw new Error(`LocalQueue: message ${letter.messageId} already exists`);
+    }
+    this.dead.push(letter);
+  }
+
+  /** Messages not yet deleted or dead-lettered, oldest first: what a stop would lose. */
+  undelivered(): ReadonlyArray<{
+    readonly messageId: string;
+    readonly body: string;
+    readonly receiveCount: number;
+    readonly sentTimestamp: number;
+    /** True while received and neither deleted nor visible again (an invocation has it, or its timeout runs). */
+    readonly inFlight: boolean;
+  }> {
+    const visible = new Set(this.visible);
+    return [...this.messages.values()]
+      .map((m) => ({
+        messageId: m.messageId,
+        body: m.body,
+        receiveCount: m.receiveCount,
+        sentTimestamp: m.sentTimestamp,
+        inFlight: !visible.has(m.messageId),
+      }))
+      .sort((a, b) => a.sentTimestamp - b.sentTimestamp);
   }
 
   /** True when every message was deleted or dead-lettered and no batch is running. */

@@ -5,14 +5,13 @@
  *   --smoke                              only the allowed-object case (the prod smoke test)
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { s3ClientConfig } from '../devkit/aws-servers.ts';
 import { ConfigError } from '../lib/config/app-config.ts';
 import type { ReadyInfo } from '../local/environment.ts';
-import { readyFilePath } from '../local/start.ts';
+import { listReadyFiles } from '../local/start.ts';
 import {
   type IntegTarget,
   IntegTargetError,
@@ -24,8 +23,8 @@ import {
 
 export const INTEG_USAGE = `Usage: npm run integ -- (--target local | --stage <name>) [--smoke]
 
-  --target local   attach to a running \`npm start\` (found through its ready file), else start a local
-                   environment for this run only
+  --target local   attach to a running \`npm start\` (the newest, found through the ready files they
+                   publish), else start a local environment for this run only
   --stage <name>   a deployed stage: bucket, table and role from INTEG_BUCKET_NAME, INTEG_TABLE_NAME and
                    INTEG_ROLE_ARN (set by the pipeline), else from the stage's CloudFormation outputs; every test
                    call runs as the stage's integration-test role
@@ -40,8 +39,8 @@ export interface IntegPlan {
 }
 
 export interface PlanDependencies {
-  /** Reads what a running `npm start` published, if anything. */
-  readonly readReadyFile: () => Promise<ReadyInfo | undefined>;
+  /** What the running `npm start`s published, newest first (each its own file). */
+  readonly readReadyFiles: () => Promise<readonly ReadyInfo[]>;
   /** Whether a local environment answers at these endpoints with its bucket. */
   readonly isAlive: (info: ReadyInfo) => Promise<boolean>;
   readonly stageClients?: StageLookupClients;
@@ -87,10 +86,17 @@ export async function planInteg(
     const target = await resolveStageTarget(values.stage, env, deps.stageClients);
     return { args, env: targetToEnv(target), announcement: announce(target, values.smoke) };
   }
-  const running = await deps.readReadyFile();
-  if (running && (await deps.isAlive(running))) {
+  const published = await deps.readReadyFiles();
+  for (const [i, running] of published.entries()) {
+    if (!(await deps.isAlive(running))) continue;
     const target = localTarget(running);
-    return { args, env: targetToEnv(target), announcement: `${announce(target, values.smoke)} (attached)` };
+    const others = published.length - i - 1;
+    const note = others > 0 ? `; ${others} older one(s) also published` : '';
+    return {
+      args,
+      env: targetToEnv(target),
+      announcement: `${announce(target, values.smoke)} (attached${note})`,
+    };
   }
   // Nothing to attach to: the integration project's global setup starts a local environment for this run.
   return {
@@ -106,14 +112,11 @@ function announce(target: IntegTarget, smoke: boolean | undefined): string {
 }
 
 const productionDeps = (env: NodeJS.ProcessEnv): PlanDependencies => ({
-  readReadyFile: async () => {
-    try {
-      return JSON.parse(await readFile(readyFilePath(env), 'utf8')) as ReadyInfo;
-    } catch {
-      return undefined;
-    }
-  },
+  readReadyFiles: () => listReadyFiles(env),
   isAlive: async (info) => {
+    // A file left by an environment that was killed: its process is gone (a reused pid still fails HeadBucket).
+    const { pid } = info as ReadyInfo & { pid?: number };
+    if (pid !== undefined && !processExists(pid)) return false;
     const s3 = new S3Client({ ...s3ClientConfig(info), maxAttempts: 1 });
     try {
       await s3.send(new HeadBucketCommand({ Bucket: info.bucket }), {
@@ -127,6 +130,15 @@ const productionDeps = (env: NodeJS.ProcessEnv): PlanDependencies => ({
     }
   },
 });
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
 

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,11 +25,13 @@ import {
   resolveEnvironment,
   synthesizeDeployedFunction,
 } from '../devkit/deployed-function.ts';
+import { LocalAwsApi, LocalLogGroup } from '../devkit/local-aws-api.ts';
 import { LocalLambda } from '../devkit/local-lambda.ts';
-import { LocalQueue } from '../devkit/queue.ts';
+import { type DeadLetter, LocalQueue } from '../devkit/queue.ts';
 import { S3NotificationEmulator } from '../devkit/s3-notifications.ts';
 import { completeS3rverEvents } from '../devkit/s3rver-events.ts';
-import { ObjectProgress, type ProgressTotals } from './object-progress.ts';
+import { OUTPUT_KEYS } from '../lib/config/names.ts';
+import { ObjectProgress, ProcessorMetricTotals, type ProgressTotals } from './object-progress.ts';
 
 /**
  * The whole local environment: S3 and DynamoDB emulators, the S3 -> SQS notification path, the queue with its
@@ -46,11 +48,14 @@ export interface LocalEnvironmentOptions {
   readonly s3Port?: number;
   /** DynamoDB port; 0 picks a free one. @default 0 */
   readonly dynamodbPort?: number;
+  /** Port of the API endpoint for the operator tools (SQS, CloudFormation, Lambda, CloudWatch, Logs). @default 0 */
+  readonly apiPort?: number;
   /** Keeps objects and items here across runs. @default a temporary directory, removed on close */
   readonly dataDir?: string;
   /**
-   * Multiplies the stage's visibility timeout, batching window and function timeout (they keep their ratios, so
-   * the visibility budget of 6 x timeout + window still holds). Tests of redelivery use e.g. 0.01. @default 1
+   * Multiplies the stage's visibility timeout, batching window and function timeout (they keep their ratios,
+   * except that the function timeout stays at least Lambda's minimum of 1 s while the visibility timeout allows).
+   * Tests of redelivery use e.g. 0.01. @default 1
    */
   readonly timeScale?: number;
   /** One line per processed object, retry and dead letter. @default discarded */
@@ -64,8 +69,13 @@ export interface ReadyInfo {
   readonly ready: true;
   readonly s3Endpoint: string;
   readonly dynamodbEndpoint: string;
+  /** The API endpoint the operator tools use for everything but S3 and DynamoDB (devkit/local-aws-api.ts). */
+  readonly apiEndpoint: string;
   readonly bucket: string;
   readonly table: string;
+  readonly ingestQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly functionName: string;
   readonly region: string;
   readonly stage: string;
   /** The stage's MAX_OBJECT_BYTES: integration tests size their oversized object from it. */
@@ -80,9 +90,22 @@ export interface LocalEnvironment {
   readonly deployed: DeployedFunction;
   readonly queue: LocalQueue;
   readonly lambda: LocalLambda;
+  readonly api: LocalAwsApi;
   readonly progress: ObjectProgress;
-  /** Stops everything within a few seconds and removes temporary data; returns the final totals. */
-  close(): Promise<ProgressTotals>;
+  /** The processor's own counters, from its EMF output. */
+  readonly metrics: ProcessorMetricTotals;
+  /** Stops everything within a few seconds and removes temporary data; returns what was done and left. */
+  close(): Promise<ClosingReport>;
+}
+
+/** What a stop leaves behind: the totals, and the messages the in-memory queue had not delivered. */
+export interface ClosingReport extends ProgressTotals {
+  readonly metrics: ProcessorMetricTotals;
+  /** Messages not yet deleted when the queue stopped (received by an invocation, or waiting), oldest first. */
+  readonly undelivered: ReadonlyArray<{ readonly body: string; readonly inFlight: boolean }>;
+  readonly deadLetters: readonly DeadLetter[];
+  /** Where they were kept for the next start (with --data-dir), else undefined: they are gone. */
+  readonly keptIn?: string;
 }
 
 /** A problem the person starting the environment can fix; its message says how. */
@@ -99,6 +122,17 @@ export function localResourceNames(project: string, stage: string): { bucket: st
 }
 
 const FAKE_ACCOUNT = '000000000000';
+
+/** SQS's default visibility timeout, which the stack leaves on its dead-letter queue. */
+const DEAD_LETTER_VISIBILITY_TIMEOUT_SECONDS = 30;
+
+/** With --data-dir, the queue's undelivered messages and dead letters are kept here between runs. */
+const QUEUE_FILE = 'queue.json';
+interface QueueFile {
+  readonly version: 1;
+  readonly undelivered: readonly string[];
+  readonly deadLetters: readonly DeadLetter[];
+}
 
 export async function startLocalEnvironment(
   options: LocalEnvironmentOptions = {},
@@ -133,6 +167,11 @@ export async function startLocalEnvironment(
     await ensureTable(dynamodb, names.table, deployed);
 
     const functionName = `${deployed.stackName}-Function-local`;
+    const logGroup = `/aws/lambda/${functionName}`;
+    // Every line the function writes is kept (FilterLogEvents) and its metrics summed; --verbose also prints them.
+    const logs = new LocalLogGroup();
+    const metrics = new ProcessorMetricTotals();
+    const failures = new FailureCauses();
     const lambda = await LocalLambda.start({
       taskRoot: deployed.assetDir,
       handler: deployed.handler,
@@ -146,9 +185,14 @@ export async function startLocalEnvironment(
         AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
         AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint,
       },
-      timeoutMs: deployed.timeoutSeconds * 1000 * timeScale,
+      timeoutMs: functionTimeoutMs(deployed, timeScale),
       concurrency: deployed.eventSource.maxConcurrency,
-      ...(options.processorLog ? { onLog: options.processorLog } : {}),
+      onLog: (line) => {
+        logs.add(line);
+        metrics.addLine(line);
+        failures.addLine(line);
+        options.processorLog?.(line);
+      },
     }).catch((error: unknown) => {
       throw new LocalEnvironmentError(`the processor bundle failed to start: ${(error as Error).message}`);
     });
@@ -167,11 +211,52 @@ export async function startLocalEnvironment(
       invoke: async (records) => (await lambda.invoke({ Records: records })) as SQSBatchResponse | null,
     });
     cleanups.push(async () => queue.close());
+    const restored = dataDir === undefined ? undefined : await restoreQueue(queue, join(dataDir, QUEUE_FILE));
+
+    const ingestQueueName = `${deployed.stackName}-ingest`;
+    const deadLetterQueueName = `${deployed.stackName}-dlq`;
+    let outputs: Record<string, string> = {};
+    const api = await LocalAwsApi.start({
+      host: options.host ?? '127.0.0.1',
+      port: options.apiPort ?? 0,
+      queue,
+      region,
+      account: FAKE_ACCOUNT,
+      stackName: deployed.stackName,
+      outputs: () => outputs,
+      ingestQueueName,
+      deadLetterQueueName,
+      ingestVisibilityTimeoutSeconds: deployed.ingestQueue.visibilityTimeoutSeconds,
+      deadLetterVisibilityTimeoutSeconds: DEAD_LETTER_VISIBILITY_TIMEOUT_SECONDS,
+      maxReceiveCount: deployed.ingestQueue.maxReceiveCount,
+      function: {
+        functionName,
+        runtime: deployed.runtime,
+        handler: deployed.handler,
+        memoryMiB: deployed.memoryMiB,
+        timeoutSeconds: deployed.timeoutSeconds,
+        logGroup,
+        logFormat: deployed.logFormat,
+      },
+      logs,
+    }).catch((error: NodeJS.ErrnoException) => {
+      throw portError(error, options.apiPort ?? 0, 'tool API');
+    });
+    cleanups.push(() => api.close());
+    outputs = {
+      [OUTPUT_KEYS.bucketName]: names.bucket,
+      [OUTPUT_KEYS.tableName]: names.table,
+      [OUTPUT_KEYS.ingestQueueUrl]: api.sqs.ingestUrl,
+      [OUTPUT_KEYS.deadLetterQueueUrl]: api.sqs.deadLetterUrl,
+      [OUTPUT_KEYS.functionName]: functionName,
+      [OUTPUT_KEYS.alarmTopicArn]: `arn:aws:sns:${region}:${FAKE_ACCOUNT}:${deployed.stackName}-alarms`,
+    };
 
     const log = options.log ?? (() => {});
     const progress = new ObjectProgress({
       queue,
       log,
+      failureCause: (messageId) => failures.of(messageId),
       readItem: async (objectKey) => {
         const { Item } = await dynamodb.send(
           new GetItemCommand({
@@ -219,32 +304,58 @@ export async function startLocalEnvironment(
       ready: true,
       s3Endpoint: aws.s3Endpoint,
       dynamodbEndpoint: aws.dynamodbEndpoint,
+      apiEndpoint: api.endpoint,
       bucket: names.bucket,
       table: names.table,
+      ingestQueueUrl: api.sqs.ingestUrl,
+      deadLetterQueueUrl: api.sqs.deadLetterUrl,
+      functionName,
       region,
       stage: stageName,
       maxObjectBytes: Number(resolveEnvironment(deployed, names).MAX_OBJECT_BYTES),
       keyPrefix: deployed.stage.objects.keyPrefix ?? '',
       keySuffix: deployed.stage.objects.keySuffix ?? '',
     };
-    let closing: Promise<ProgressTotals> | undefined;
+    if (restored && (restored.undelivered > 0 || restored.deadLetters > 0)) {
+      log(
+        `RESTORED     ${restored.undelivered} undelivered message(s) and ${restored.deadLetters} dead letter(s) kept by the last stop`,
+      );
+    }
+    let closing: Promise<ClosingReport> | undefined;
     return {
       info,
       deployed,
       queue,
       lambda,
+      api,
       progress,
+      metrics,
       close: () => {
         closing ??= (async () => {
           await notifications.stop();
+          api.sqs.close();
           queue.close();
           await lambda.close();
           const totals = await Promise.race([
             progress.flush(),
             new Promise<ProgressTotals>((r) => setTimeout(() => r(progress.totalsSoFar()), 1_000).unref()),
           ]);
+          // After the queue stopped, whatever it still holds was never deleted: in flight or waiting.
+          const undelivered = queue.undelivered().map(({ body, inFlight }) => ({ body, inFlight }));
+          const deadLetters = queue.deadLetters();
+          const keptIn =
+            dataDir === undefined
+              ? undefined
+              : await keepQueue(join(dataDir, QUEUE_FILE), undelivered, deadLetters).catch(() => undefined);
           await cleanUp();
-          return { ...totals, deadLettered: queue.stats().deadLettered };
+          return {
+            ...totals,
+            deadLettered: deadLetters.length,
+            metrics,
+            undelivered,
+            deadLetters,
+            ...(keptIn ? { keptIn } : {}),
+          };
         })();
         return closing;
       },
@@ -253,6 +364,21 @@ export async function startLocalEnvironment(
     await cleanUp();
     throw error;
   }
+}
+
+/** Lambda's shortest function timeout. */
+const LAMBDA_MIN_TIMEOUT_MS = 1_000;
+
+/**
+ * The function's timeout, scaled with the other timings, but never below Lambda's minimum of 1 s (a first SDK call
+ * in a fresh worker can take a few hundred milliseconds, which a 150 ms timeout would turn into a spurious
+ * "Task timed out") unless the scaled visibility timeout is shorter: an invocation must still end before its
+ * message can be delivered again.
+ */
+function functionTimeoutMs(deployed: DeployedFunction, timeScale: number): number {
+  const scaled = deployed.timeoutSeconds * 1000 * timeScale;
+  const visibility = deployed.ingestQueue.visibilityTimeoutSeconds * 1000 * timeScale;
+  return Math.min(Math.max(scaled, LAMBDA_MIN_TIMEOUT_MS), visibility);
 }
 
 function synthesize(stageName: string, outdir: string): DeployedFunction {
@@ -333,9 +459,15 @@ async function startServers(
   }
 }
 
+const PORT_FLAGS: Record<string, string> = {
+  S3: '--s3-port',
+  DynamoDB: '--dynamodb-port',
+  'tool API': '--api-port',
+};
+
 function portError(error: NodeJS.ErrnoException, port: number, service: string): Error {
   if (error.code === 'EADDRINUSE') {
-    const flag = service === 'S3' ? '--s3-port' : '--dynamodb-port';
+    const flag = PORT_FLAGS[service] ?? '--help';
     return new LocalEnvironmentError(
       `port ${port} (${service}) is already in use (another \`npm start\`?); stop it or choose another port with ${flag}`,
     );
@@ -356,6 +488,7 @@ async function assertPortsFree(options: LocalEnvironmentOptions): Promise<void> 
   for (const [port, service] of [
     [options.s3Port ?? 0, 'S3'],
     [options.dynamodbPort ?? 0, 'DynamoDB'],
+    [options.apiPort ?? 0, 'tool API'],
   ] as const) {
     if (port !== 0) await assertPortFree(options.host ?? '127.0.0.1', port, service);
   }
@@ -403,4 +536,76 @@ async function ensureTable(
     { client: dynamodb, maxWaitTime: 30, minDelay: 0.02, maxDelay: 0.5 },
     { TableName: table },
   );
+}
+
+/** Writes what the queue still held, for the next start on this data directory; returns the file. */
+async function keepQueue(
+  file: string,
+  undelivered: ReadonlyArray<{ readonly body: string }>,
+  deadLetters: readonly DeadLetter[],
+): Promise<string | undefined> {
+  if (undelivered.length === 0 && deadLetters.length === 0) {
+    await rm(file, { force: true });
+    return undefined;
+  }
+  const content: QueueFile = { version: 1, undelivered: undelivered.map((m) => m.body), deadLetters };
+  await writeFile(`${file}.tmp`, JSON.stringify(content));
+  await rename(`${file}.tmp`, file);
+  return file;
+}
+
+/** Puts back what the last stop kept: undelivered messages are sent again, dead letters stay dead letters. */
+async function restoreQueue(
+  queue: LocalQueue,
+  file: string,
+): Promise<{ undelivered: number; deadLetters: number } | undefined> {
+  let kept: QueueFile;
+  try {
+    kept = JSON.parse(await readFile(file, 'utf8')) as QueueFile;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LocalEnvironmentError(
+      `${file} is unreadable (${(error as Error).message}); remove it to start with an empty queue`,
+    );
+  }
+  for (const letter of kept.deadLetters ?? []) queue.restoreDeadLetter(letter);
+  for (const body of kept.undelivered ?? []) queue.enqueue(body);
+  await rm(file, { force: true });
+  return { undelivered: kept.undelivered?.length ?? 0, deadLetters: kept.deadLetters?.length ?? 0 };
+}
+
+/**
+ * The processor's last error per message id, read from its JSON log lines (Powertools logs an Error as
+ * `{ name, message, ... }` under `error`): the cause of a batch item failure, which the queue sees only as a
+ * message id in the partial batch response. Bounded: the oldest entries go first.
+ */
+class FailureCauses {
+  private readonly causes = new Map<string, string>();
+
+  addLine(line: string): void {
+    if (!line.includes('"ERROR"') || !line.includes('"messageId"')) return;
+    let entry: {
+      level?: unknown;
+      messageId?: unknown;
+      message?: unknown;
+      error?: { name?: unknown; message?: unknown };
+    };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      return;
+    }
+    if (entry.level !== 'ERROR' || typeof entry.messageId !== 'string') return;
+    const cause =
+      entry.error && typeof entry.error.name === 'string'
+        ? `${entry.error.name}: ${String(entry.error.message ?? '')}`
+        : String(entry.message ?? '');
+    this.causes.delete(entry.messageId);
+    this.causes.set(entry.messageId, cause.replace(/\s+/g, ' ').slice(0, 300));
+    if (this.causes.size > 10_000) this.causes.delete(this.causes.keys().next().value as string);
+  }
+
+  of(messageId: string): string | undefined {
+    return this.causes.get(messageId);
+  }
 }

@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { BatchEnd, DeadLetter, LocalQueue } from '../devkit/queue.ts';
+import { PROCESSOR_METRICS } from '../services/processor/src/metric-names.ts';
 import { decodeS3Key } from '../services/processor/src/s3-key.ts';
 
 /**
@@ -20,8 +21,16 @@ export interface ProgressTotals {
   readonly processed: number;
   readonly rejected: number;
   readonly deleted: number;
-  /** Events whose item already reflected them (redelivery) or a newer event (out of order): skipped. */
+  /** Events reported before (a redelivery): DUPLICATE lines. */
   readonly duplicates: number;
+  /**
+   * Events whose key's item holds a newer event: SKIPPED lines. The processor skipped them either as stale (its
+   * conditional write lost: StaleEventsSkipped) or as superseded (the object changed or went before it was read:
+   * EventsSuperseded); the item cannot tell which, the summary's metric counts can.
+   */
+  readonly skipped: number;
+  /** Events after which the key has no item (superseded before anything was recorded, or the item was removed). */
+  readonly noItem: number;
   /** Deliveries that failed and wait for the visibility timeout. */
   readonly retries: number;
   readonly deadLettered: number;
@@ -35,6 +44,11 @@ export interface ObjectProgressOptions {
   readonly readItem: (objectKey: string) => Promise<ItemSummary | undefined>;
   /** Receives each human-readable line. */
   readonly log: (line: string) => void;
+  /**
+   * The processor's own account of why a message failed (its last error log line naming the message), for a
+   * failure the queue only knows as "reported as a batch item failure". @default none
+   */
+  readonly failureCause?: (messageId: string) => string | undefined;
   readonly now?: () => number;
 }
 
@@ -50,6 +64,9 @@ type ParsedBody =
   | { readonly kind: 'notification'; readonly entries: readonly NotificationEntry[] }
   | { readonly kind: 'malformed'; readonly why: string };
 
+/** How the queue records a message the function reported in its partial batch response. */
+const ITEM_FAILURE = 'reported as a batch item failure';
+
 export class ObjectProgress {
   private readonly options: ObjectProgressOptions;
   private readonly now: () => number;
@@ -62,6 +79,8 @@ export class ObjectProgress {
     rejected: 0,
     deleted: 0,
     duplicates: 0,
+    skipped: 0,
+    noItem: 0,
     retries: 0,
     deadLettered: 0,
     malformed: 0,
@@ -95,7 +114,7 @@ export class ObjectProgress {
       if (failed.has(record.messageId)) {
         this.totals.retries++;
         const receive = record.attributes.ApproximateReceiveCount;
-        const why = end.error ?? 'reported as a batch item failure';
+        const why = end.error ?? this.itemFailure(record.messageId);
         const what = body.kind === 'malformed' ? [`message ${record.messageId}`] : keysOf(body);
         for (const subject of what) this.options.log(`RETRY        ${subject}  (receive ${receive}) ${why}`);
         continue;
@@ -116,7 +135,14 @@ export class ObjectProgress {
     this.totals.deadLettered++;
     const body = parseBody(letter.body);
     const what = body.kind === 'malformed' ? `message ${letter.messageId}` : keysOf(body).join(', ');
-    this.options.log(`DEAD-LETTER  ${what} after ${letter.receiveCount} receives: ${letter.lastFailure}`);
+    const cause =
+      letter.lastFailure === ITEM_FAILURE ? this.itemFailure(letter.messageId) : letter.lastFailure;
+    this.options.log(`DEAD-LETTER  ${what} after ${letter.receiveCount} receives: ${cause}`);
+  }
+
+  private itemFailure(messageId: string): string {
+    const cause = this.options.failureCause?.(messageId);
+    return cause ? `${ITEM_FAILURE}: ${cause}` : ITEM_FAILURE;
   }
 
   private track(work: Promise<void>): void {
@@ -143,10 +169,16 @@ export class ObjectProgress {
     let status: string;
     let detail = '';
     if (!item) {
+      this.totals.noItem++;
       status = 'NO-ITEM';
-    } else if (!firstReport || newer) {
+      detail = 'nothing recorded for the key (the object changed or went before it was read?)';
+    } else if (newer) {
+      this.totals.skipped++;
+      status = 'SKIPPED';
+      detail = 'a newer event for the key is recorded';
+    } else if (!firstReport) {
       this.totals.duplicates++;
-      status = newer ? 'STALE' : 'DUPLICATE';
+      status = 'DUPLICATE';
     } else if (item.status === 'PROCESSED') {
       this.totals.processed++;
       status = 'PROCESSED';
@@ -209,4 +241,58 @@ export function parseBody(body: string): ParsedBody {
     });
   }
   return { kind: 'notification', entries };
+}
+
+/** The processor's outcome counters, named as its metrics are (services/processor/src/metric-names.ts). */
+export type ProcessorMetricName = (typeof PROCESSOR_METRICS)[keyof typeof PROCESSOR_METRICS];
+
+/** The counters the summary shows, in this order. */
+export const SUMMARY_METRICS = [
+  PROCESSOR_METRICS.objectsProcessed,
+  PROCESSOR_METRICS.objectsRejected,
+  PROCESSOR_METRICS.objectsDeleted,
+  PROCESSOR_METRICS.staleEventsSkipped,
+  PROCESSOR_METRICS.eventsSuperseded,
+  PROCESSOR_METRICS.eventsIgnored,
+  PROCESSOR_METRICS.messagesFailed,
+] as const;
+
+/**
+ * Sums the processor's own counters from the EMF lines it writes (what CloudWatch turns into its metrics), so the
+ * summary counts what the processor counted: a stale or duplicate event (StaleEventsSkipped) and one overtaken by
+ * a newer write before it could be applied (EventsSuperseded) are told apart as on the dashboard.
+ */
+export class ProcessorMetricTotals {
+  private readonly totals = new Map<string, number>();
+
+  /** Reads one line of the function's output; lines that are not EMF are ignored. */
+  addLine(line: string): void {
+    if (!line.includes('"_aws"')) return;
+    let blob: Record<string, unknown>;
+    try {
+      blob = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const directives = (blob._aws as { CloudWatchMetrics?: Array<{ Metrics?: Array<{ Name?: string }> }> })
+      ?.CloudWatchMetrics;
+    for (const directive of directives ?? []) {
+      for (const { Name } of directive.Metrics ?? []) {
+        if (typeof Name !== 'string') continue;
+        const value = blob[Name];
+        const values = Array.isArray(value) ? value : [value];
+        const sum = values.reduce((n: number, v) => n + (typeof v === 'number' ? v : 0), 0);
+        this.totals.set(Name, (this.totals.get(Name) ?? 0) + sum);
+      }
+    }
+  }
+
+  get(name: ProcessorMetricName): number {
+    return this.totals.get(name) ?? 0;
+  }
+
+  /** `ObjectsProcessed 1, ObjectsRejected 0, ...` */
+  format(): string {
+    return SUMMARY_METRICS.map((name) => `${name} ${this.get(name)}`).join(', ');
+  }
 }

@@ -3,21 +3,25 @@ import { parseArgs } from 'node:util';
 /** Fixed default ports (the emulators' own defaults), so the example commands work without reading the output. */
 export const DEFAULT_S3_PORT = 4568;
 export const DEFAULT_DYNAMODB_PORT = 4567;
+/** The operator tools' API endpoint (SQS, CloudFormation, Lambda, CloudWatch, Logs). */
+export const DEFAULT_API_PORT = 4569;
 
 /** Environment variables that override the defaults (flags override them in turn). */
 export const START_ENV = {
   stage: 'LOCAL_STAGE',
   s3Port: 'LOCAL_S3_PORT',
   dynamodbPort: 'LOCAL_DYNAMODB_PORT',
+  apiPort: 'LOCAL_API_PORT',
   dataDir: 'LOCAL_DATA_DIR',
-  /** Where the ready line is published for `npm run integ -- --target local` to attach. */
-  readyFile: 'LOCAL_READY_FILE',
+  /** Directory where each running environment publishes its ready file for `npm run integ -- --target local`. */
+  readyDir: 'LOCAL_READY_DIR',
 } as const;
 
 export interface StartOptions {
   readonly stage: string;
   readonly s3Port: number;
   readonly dynamodbPort: number;
+  readonly apiPort: number;
   readonly dataDir?: string;
   readonly timeScale: number;
   readonly verbose: boolean;
@@ -28,12 +32,16 @@ export const START_USAGE = `Usage: npm start -- [options]
 
 Runs the S3 object processor locally: S3 and DynamoDB emulators on 127.0.0.1, S3 notifications into a local
 queue with the stage's batching, visibility timeout and dead-letter settings, and the stage's deployed bundle
-under Node 24 with the stage's environment. Prints one JSON line when ready, then example commands.
+under Node 24 with the stage's environment; an API endpoint lets the operator tools (status, redrive,
+backfill) work on it as on a stage. Prints one JSON line when ready, then example commands. Stops on Ctrl-C,
+SIGTERM or SIGINT, and when the process that started it (npm, a shell, a process manager) ends.
 
 Options:
   --stage <name>          stage whose processor runs (dev, staging, prod)          [env ${START_ENV.stage}, default dev]
   --s3-port <port>        S3 port, 0 for any free port                    [env ${START_ENV.s3Port}, default ${DEFAULT_S3_PORT}]
   --dynamodb-port <port>  DynamoDB port, 0 for any free port        [env ${START_ENV.dynamodbPort}, default ${DEFAULT_DYNAMODB_PORT}]
+  --api-port <port>       the operator tools' SQS, CloudFormation, Lambda, CloudWatch and Logs APIs,
+                          0 for any free port                            [env ${START_ENV.apiPort}, default ${DEFAULT_API_PORT}]
   --data-dir <dir>        keep objects and items here between runs  [env ${START_ENV.dataDir}, default: temporary]
   --time-scale <factor>   multiply visibility timeout, batching window and function timeout,
                           e.g. 0.01 to watch a redelivery in seconds instead of minutes            [default 1]
@@ -59,6 +67,7 @@ export function parseStartOptions(argv: readonly string[], env: NodeJS.ProcessEn
         stage: { type: 'string' },
         's3-port': { type: 'string' },
         'dynamodb-port': { type: 'string' },
+        'api-port': { type: 'string' },
         'data-dir': { type: 'string' },
         'time-scale': { type: 'string' },
         verbose: { type: 'boolean' },
@@ -94,13 +103,23 @@ export function parseStartOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const dataDir = text('data-dir', START_ENV.dataDir);
   const s3Port = port('s3-port', START_ENV.s3Port, DEFAULT_S3_PORT);
   const dynamodbPort = port('dynamodb-port', START_ENV.dynamodbPort, DEFAULT_DYNAMODB_PORT);
-  if (s3Port !== 0 && s3Port === dynamodbPort) {
-    throw new UsageError(`the S3 and DynamoDB ports are both ${s3Port}; they must differ`);
+  const apiPort = port('api-port', START_ENV.apiPort, DEFAULT_API_PORT);
+  const ports = [
+    ['S3', s3Port],
+    ['DynamoDB', dynamodbPort],
+    ['tool API', apiPort],
+  ] as const;
+  for (const [i, [a, pa]] of ports.entries()) {
+    for (const [b, pb] of ports.slice(i + 1)) {
+      if (pa !== 0 && pa === pb)
+        throw new UsageError(`the ${a} and ${b} ports are both ${pa}; they must differ`);
+    }
   }
   return {
     stage: stage?.value ?? 'dev',
     s3Port,
     dynamodbPort,
+    apiPort,
     ...(dataDir && { dataDir: dataDir.value }),
     timeScale,
     verbose: values.verbose === true,

@@ -25,8 +25,9 @@ import { type BackfillCheckpoint, readCheckpoint, writeCheckpoint } from './lib/
 import {
   type Clock,
   COMMON_HELP,
+  EXIT,
   type Io,
-  numberOption,
+  integerOption,
   parseToolArgs,
   runTool,
   systemClock,
@@ -34,6 +35,9 @@ import {
 } from './lib/cli.ts';
 import { RateLimiter } from './lib/rate-limiter.ts';
 import { clientConfig, resolveOutputs, stageContext } from './lib/targets.ts';
+
+/** Keys a dry run names by default; the rest are counted. */
+const DRY_RUN_KEYS_SHOWN = 50;
 
 export const BACKFILL_HELP = `Usage: npm run backfill -- --stage <name> [options]
 
@@ -49,13 +53,14 @@ Options:
   --limit <n>               stop after listing this many objects (a trial run; resume continues after them)
   --checkpoint <file>       progress file (default backfill-<stage>.checkpoint.json); an interrupted run resumes
   --restart                 ignore an existing checkpoint and start from the first key
+  --show <n>                how many keys a dry run names (default ${DRY_RUN_KEYS_SHOWN}; the rest are counted)
   --listing <kind>          auto (default: versions when the bucket is versioned), versions, or current
   --bucket <name>           bucket instead of the stack output
   --table <name>            table instead of the stack output
   --queue-url <url>         ingest queue URL instead of the stack output
 ${COMMON_HELP}
-A dry run lists and looks up items (reads only) and reports what it would send; it sends nothing and writes no
-checkpoint.`;
+A dry run lists and looks up items (reads only) and names the objects it would send an event for, with the
+reason (missing: no item); it sends nothing and writes no checkpoint.`;
 
 export interface BackfillDeps {
   readonly s3?: S3Client;
@@ -87,6 +92,7 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
     limit: { type: 'string' },
     checkpoint: { type: 'string' },
     restart: { type: 'boolean' },
+    show: { type: 'string' },
     listing: { type: 'string' },
     bucket: { type: 'string' },
     table: { type: 'string' },
@@ -98,17 +104,17 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
   }
   const mode = (args.mode ?? 'missing') as BackfillMode;
   if (mode !== 'missing' && mode !== 'reprocess') {
-    throw new ToolError(`--mode is "${args.mode}"; use missing or reprocess`, 2);
+    throw new ToolError(`--mode is "${args.mode}"; use missing or reprocess`, EXIT.usage);
   }
   const listing = args.listing ?? 'auto';
   if (!['auto', 'versions', 'current'].includes(listing)) {
-    throw new ToolError(`--listing is "${listing}"; use auto, versions or current`, 2);
+    throw new ToolError(`--listing is "${listing}"; use auto, versions or current`, EXIT.usage);
   }
-  const rate = numberOption('rate', args.rate, 50);
-  if (!Number.isInteger(rate))
-    throw new ToolError(`--rate is ${rate}; must be a whole number of messages per second`, 2);
-  const pageSize = Math.min(1000, Math.floor(numberOption('page-size', args['page-size'], 1000)));
-  const limit = args.limit === undefined ? Number.POSITIVE_INFINITY : numberOption('limit', args.limit, 1);
+  const rate = integerOption('rate', args.rate, 50);
+  // S3 returns at most 1,000 keys a page; a larger --page-size would be silently capped, so it is refused.
+  const pageSize = integerOption('page-size', args['page-size'], 1000, 1000);
+  const limit = integerOption('limit', args.limit, Number.POSITIVE_INFINITY);
+  const keysShown = integerOption('show', args.show, DRY_RUN_KEYS_SHOWN);
   const context = stageContext({ ...args, env: deps.env });
   const { stage, target } = context;
   const notificationPrefix = stage.objects.keyPrefix ?? '';
@@ -170,6 +176,8 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
   };
   const reasons: Record<string, number> = {};
   const changedKeys: string[] = [];
+  /** What a dry run would send, by key, up to --show keys (the README promises the keys, not just counts). */
+  const wouldSend: { readonly key: string; readonly reason: string }[] = [];
   const limiter = new RateLimiter(rate, clock);
   io.out(
     `${dryRun ? 'dry run: ' : ''}backfill s3://${names.bucketName}/${prefix}${suffix ? `*${suffix}` : ''} (${stage.stageName}, mode ${mode}, ${versioned ? 'versioned listing' : 'current objects'}) -> ${names.ingestQueueUrl} at <= ${rate}/s`,
@@ -220,6 +228,9 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
         if (decision.reason === 'changed' && changedKeys.length < 10) changedKeys.push(object.key);
         continue;
       }
+      if (dryRun && wouldSend.length < keysShown) {
+        wouldSend.push({ key: object.key, reason: decision.reason });
+      }
       bodies.push(
         notificationBody({
           bucket: names.bucketName,
@@ -257,6 +268,12 @@ export async function backfill(argv: readonly string[], io: Io, deps: BackfillDe
   io.out(
     `${dryRun ? 'dry run: would send' : 'sent'} ${totals.sent} of ${totals.listed} listed; this run: ${breakdown || 'nothing listed'}`,
   );
+  if (dryRun && totals.sent > 0) {
+    io.out(`would send an event for (reason, key):`);
+    for (const { key, reason } of wouldSend) io.out(`  ${reason.padEnd(9)} ${JSON.stringify(key)}`);
+    const rest = totals.sent - wouldSend.length;
+    if (rest > 0) io.out(`  ... and ${rest} more (narrow --prefix, or --limit, to see them)`);
+  }
   if (changedKeys.length > 0) {
     io.out(
       `skipped as changed since listing (an event is pending or newer; re-run later): ${changedKeys.map((k) => `"${k}"`).join(', ')}${(reasons.changed ?? 0) > changedKeys.length ? ', ...' : ''}`,
@@ -273,7 +290,9 @@ async function useVersions(s3: S3Client, bucket: string, listing: string, io: Io
     const { Status } = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
     return Status === 'Enabled' || Status === 'Suspended';
   } catch (error) {
-    if ((error as Error).name === 'NoSuchBucket') throw new ToolError(`bucket ${bucket} does not exist`);
+    if ((error as Error).name === 'NoSuchBucket') {
+      throw new ToolError(`bucket ${bucket} does not exist: check --bucket and --region`, EXIT.notFound);
+    }
     // S3 emulators without versioning answer NotImplemented: list current objects instead.
     if ((error as Error).name !== 'NotImplemented') throw error;
     io.progress('  the S3 endpoint does not implement versioning; listing current objects');
@@ -385,17 +404,25 @@ async function lookUpItems(
           `DynamoDB left ${pending.length} keys unprocessed after ${MAX_ATTEMPTS} attempts (throttled?)`,
         );
       if (attempt > 1) await clock.sleep(Math.min(5000, 100 * 2 ** attempt));
-      const response = await dynamodb.send(
-        new BatchGetItemCommand({
-          RequestItems: {
-            [tableName]: {
-              Keys: pending,
-              ProjectionExpression: '#key, #status, sequencer, versionId, eTag, eventTime',
-              ExpressionAttributeNames: { '#key': 'objectKey', '#status': 'status' },
+      const response = await dynamodb
+        .send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [tableName]: {
+                Keys: pending,
+                ProjectionExpression: '#key, #status, sequencer, versionId, eTag, eventTime',
+                ExpressionAttributeNames: { '#key': 'objectKey', '#status': 'status' },
+              },
             },
-          },
-        }),
-      );
+          }),
+        )
+        .catch((error: Error) => {
+          if (error.name !== 'ResourceNotFoundException') throw error;
+          throw new ToolError(
+            `table ${tableName} does not exist (ResourceNotFoundException): check --table, or that the stage's stack is deployed in this region`,
+            EXIT.notFound,
+          );
+        });
       for (const item of response.Responses?.[tableName] ?? []) {
         const s = (name: string) => item[name]?.S;
         items.set(s('objectKey') as string, {

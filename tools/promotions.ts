@@ -16,6 +16,7 @@ import type { AppConfig } from '../lib/config/stage-config.ts';
 import {
   type Clock,
   type Io,
+  integerOption,
   numberOption,
   parseToolArgs,
   runTool,
@@ -249,12 +250,6 @@ export async function promotions(
   if (args.json) io.out(JSON.stringify(toJson(report), null, 2));
   else for (const line of toText(report)) io.out(line);
   return 0;
-}
-
-function integerOption(name: string, raw: string | undefined, fallback: number): number {
-  const value = numberOption(name, raw, fallback);
-  if (!Number.isInteger(value)) throw new ToolError(`--${name} is "${raw}"; must be a whole number`, 2);
-  return value;
 }
 
 interface Report {

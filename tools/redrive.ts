@@ -14,6 +14,7 @@ import {
   type Clock,
   COMMON_HELP,
   type Io,
+  integerOption,
   numberOption,
   parseToolArgs,
   runTool,
@@ -93,13 +94,11 @@ export async function redrive(argv: readonly string[], io: Io, deps: RedriveDeps
     io.out(REDRIVE_HELP);
     return 0;
   }
+  // SQS accepts 1..500 messages per second for a move task.
   const maxPerSecond =
     args['max-per-second'] === undefined
       ? undefined
-      : numberOption('max-per-second', args['max-per-second'], 1);
-  if (maxPerSecond !== undefined && (!Number.isInteger(maxPerSecond) || maxPerSecond > 500)) {
-    throw new ToolError(`--max-per-second is ${maxPerSecond}; SQS accepts an integer in 1..500`, 2);
-  }
+      : integerOption('max-per-second', args['max-per-second'], 1, 500);
   const pollMs = numberOption('poll-seconds', args['poll-seconds'], 10) * 1000;
   const timeoutMs = numberOption('timeout-minutes', args['timeout-minutes'], 60) * 60_000;
   const context = stageContext({ ...args, env: deps.env });

@@ -16,6 +16,7 @@ import {
   type Clock,
   COMMON_HELP,
   type Io,
+  integerOption,
   numberOption,
   parseToolArgs,
   runTool,
@@ -83,10 +84,7 @@ export async function restoreTable(argv: readonly string[], io: Io, deps: Restor
       2,
     );
   }
-  const segments = numberOption('segments', args.segments, 1);
-  if (!Number.isInteger(segments) || segments > 1000) {
-    throw new ToolError(`--segments is ${segments}; must be an integer in 1..1000`, 2);
-  }
+  const segments = integerOption('segments', args.segments, 1, 1000);
   const pollMs = numberOption('poll-seconds', args['poll-seconds'], 30) * 1000;
   const timeoutMs = numberOption('timeout-minutes', args['timeout-minutes'], 240) * 60_000;
   const context = stageContext({ ...args, env: deps.env });

@@ -20,6 +20,7 @@ import {
   type Clock,
   COMMON_HELP,
   type Io,
+  integerOption,
   numberOption,
   parseToolArgs,
   runTool,
@@ -79,7 +80,7 @@ export async function status(argv: readonly string[], io: Io, deps: StatusDeps =
     return 0;
   }
   const minutes = numberOption('minutes', args.minutes, 60);
-  const errorLines = Math.floor(numberOption('errors', args.errors, 5));
+  const errorLines = integerOption('errors', args.errors, 5);
   const context = stageContext({ ...args, env: deps.env });
   const { target } = context;
   const clock = deps.clock ?? systemClock;

@@ -96,8 +96,8 @@ describe('startLocalAws', () => {
       AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint,
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
     });
   });
 });

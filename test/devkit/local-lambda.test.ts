@@ -18,6 +18,13 @@ export const handler = async (event, context) => {
       return { event, invocations, coldStartPid, env: { ...process.env }, remaining: context.getRemainingTimeInMillis(),
                cwd: process.cwd(), trace: process.env._X_AMZN_TRACE_ID };
     case 'throw': throw new TypeError('bad input');
+    case 'throw-batch': {
+      // As Powertools' FullBatchFailureError: a summary whose causes hang below it, two records' worth.
+      const missing = () => Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' });
+      const record = (id) => Object.assign(new Error('1 object event(s) of message ' + id + ' failed'), { errors: [missing()] });
+      throw Object.assign(new Error('All records failed processing. See individual errors below.'),
+        { name: 'FullBatchFailureError', recordErrors: [record('m1'), record('m2')] });
+    }
     case 'hang': return new Promise(() => { setInterval(() => {}, 1000); });
     case 'exit': process.exit(3);
     case 'wait': await new Promise((r) => setTimeout(r, event.ms)); return { pid: process.pid };
@@ -91,6 +98,16 @@ describe('LocalLambda', () => {
       });
       const after = (await lambda.invoke({ action: 'echo' })) as { invocations: number };
       expect(after.invocations).toBe(2);
+    });
+  });
+
+  it('names the root causes of an error that only summarises them (FullBatchFailureError)', async () => {
+    await withLambda({}, async (lambda) => {
+      await expect(lambda.invoke({ action: 'throw-batch' })).rejects.toMatchObject({
+        kind: 'function-error',
+        message:
+          'FullBatchFailureError: All records failed processing. See individual errors below. Caused by: ResourceNotFoundException: Requested resource not found (x2)',
+      });
     });
   });
 

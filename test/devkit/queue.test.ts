@@ -243,6 +243,55 @@ describe('dead-letter store', () => {
   });
 });
 
+describe('dead-letter redrive, deletion and restore', () => {
+  it('moves a dead letter back with its id and body, receive count reset, and delivers it again', async () => {
+    const h = harness({ batchingWindowMs: 0, maxReceiveCount: 1 });
+    const [id] = await h.send('comes back');
+    const [first] = h.invocations;
+    if (!first || !id) throw new Error('expected one invocation');
+    await h.finish(first, failures(id));
+    await h.clock.advance(30_000);
+    expect(h.queue.deadLetters().map((d) => d.messageId)).toEqual([id]);
+
+    expect(h.queue.redriveDeadLetter(id)).toBe(true);
+    expect(h.queue.redriveDeadLetter(id)).toBe(false);
+    await settle();
+    const [, again] = h.invocations;
+    expect(again?.records[0]).toMatchObject({
+      messageId: id,
+      body: 'comes back',
+      attributes: { ApproximateReceiveCount: '1' },
+    });
+    if (!again) throw new Error('expected a redelivery');
+    await h.finish(again);
+    expect(h.queue.deadLetters()).toEqual([]);
+    expect(h.queue.isIdle()).toBe(true);
+  });
+
+  it('deletes a dead letter, restores one kept from an earlier run, and lists what a stop would lose', async () => {
+    const h = harness({ batchingWindowMs: 0, maxReceiveCount: 1 });
+    const letter: DeadLetter = {
+      messageId: 'kept-1',
+      body: 'from the last run',
+      receiveCount: 3,
+      sentTimestamp: 1,
+      deadLetteredAt: 2,
+      lastFailure: 'invocation failed: x',
+    };
+    h.queue.restoreDeadLetter(letter);
+    expect(() => h.queue.restoreDeadLetter(letter)).toThrow(/already exists/);
+    expect(h.queue.deadLetters()).toEqual([letter]);
+    expect(h.queue.deleteDeadLetter('kept-1')).toBe(true);
+    expect(h.queue.deleteDeadLetter('kept-1')).toBe(false);
+
+    await h.send('in flight', 'second');
+    expect(h.queue.undelivered().map((m) => [m.body, m.inFlight])).toEqual([
+      ['in flight', true],
+      ['second', true],
+    ]);
+  });
+});
+
 describe('concurrency and idleness', () => {
   it('keeps at most maxConcurrency batches in flight and starts the next one when a slot frees', async () => {
     const h = harness({ batchSize: 2, batchingWindowMs: 0, maxConcurrency: 2 });

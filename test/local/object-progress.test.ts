@@ -2,7 +2,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, settle } from '../../devkit/clock.ts';
 import { LocalQueue } from '../../devkit/queue.ts';
-import { type ItemSummary, ObjectProgress } from '../../local/object-progress.ts';
+import { type ItemSummary, ObjectProgress, ProcessorMetricTotals } from '../../local/object-progress.ts';
 
 const notification = (encodedKey: string, sequencer: string, eventName = 'ObjectCreated:Put') =>
   JSON.stringify({
@@ -61,15 +61,82 @@ describe('ObjectProgress', () => {
     expect(totals).toMatchObject({ processed: 1, rejected: 1, deleted: 1, duplicates: 0, retries: 0 });
   });
 
-  it('counts a redelivered event and an event older than the item as duplicates', async () => {
+  it('tells a redelivered event (DUPLICATE) from one the item has moved past (SKIPPED)', async () => {
     const s = setup(() => ({ batchItemFailures: [] }), { a: { status: 'PROCESSED', sequencer: '0F' } });
     s.queue.enqueue(notification('a', '0F'));
     await s.queue.idle();
     s.queue.enqueue(notification('a', '0F'));
     s.queue.enqueue(notification('a', '0E'));
     await s.queue.idle();
-    expect(await s.progress.flush()).toMatchObject({ processed: 1, duplicates: 2 });
-    expect(s.lines.map((l) => l.split(' ')[0])).toEqual(['PROCESSED', 'DUPLICATE', 'STALE']);
+    expect(await s.progress.flush()).toMatchObject({ processed: 1, duplicates: 1, skipped: 1 });
+    expect(s.lines.map((l) => l.split(' ')[0])).toEqual(['PROCESSED', 'DUPLICATE', 'SKIPPED']);
+    expect(s.lines[2]).toMatch(/a newer event for the key is recorded$/);
+  });
+
+  it('says NO-ITEM when the processor recorded nothing for the key', async () => {
+    const s = setup(() => ({ batchItemFailures: [] }), {});
+    s.queue.enqueue(notification('overwritten.png', '0A'));
+    await s.queue.idle();
+    expect(await s.progress.flush()).toMatchObject({ noItem: 1, processed: 0 });
+    expect(s.lines).toEqual([
+      'NO-ITEM      overwritten.png  250 ms  nothing recorded for the key (the object changed or went before it was read?)',
+    ]);
+  });
+
+  it("names a batch item failure's cause from the processor's log when it has one", async () => {
+    const clock = new ManualClock();
+    const queue = new LocalQueue({
+      batchSize: 10,
+      batchingWindowMs: 0,
+      visibilityTimeoutMs: 1_000,
+      maxReceiveCount: 1,
+      maxConcurrency: 1,
+      clock,
+      invoke: async (records) => ({
+        batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })),
+      }),
+    });
+    const lines: string[] = [];
+    new ObjectProgress({
+      queue,
+      readItem: async () => undefined,
+      log: (line) => lines.push(line),
+      failureCause: () => 'ProvisionedThroughputExceededException: slow down',
+    });
+    queue.enqueue(notification('a.png', '01'));
+    await settle();
+    await clock.advance(1_000);
+    expect(lines.at(-1)).toBe(
+      'DEAD-LETTER  a.png after 1 receives: reported as a batch item failure: ProvisionedThroughputExceededException: slow down',
+    );
+  });
+});
+
+describe('ProcessorMetricTotals', () => {
+  it("sums the processor's EMF counters by metric name, and ignores other lines", () => {
+    const totals = new ProcessorMetricTotals();
+    const emf = (values: Record<string, number | number[]>) =>
+      JSON.stringify({
+        _aws: {
+          Timestamp: 0,
+          CloudWatchMetrics: [
+            {
+              Namespace: 'S',
+              Dimensions: [['service']],
+              Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })),
+            },
+          ],
+        },
+        service: 's3-object-processor',
+        ...values,
+      });
+    totals.addLine(emf({ ObjectsProcessed: 2, EventsSuperseded: [1, 1, 1] }));
+    totals.addLine(emf({ StaleEventsSkipped: 1, ObjectsProcessed: 1 }));
+    totals.addLine('{"level":"INFO","message":"Object PROCESSED"}');
+    totals.addLine('not json "_aws"');
+    expect(totals.format()).toBe(
+      'ObjectsProcessed 3, ObjectsRejected 0, ObjectsDeleted 0, StaleEventsSkipped 1, EventsSuperseded 3, EventsIgnored 0, MessagesFailed 0',
+    );
   });
 
   it('reports retries with the reason and dead letters with the last failure', async () => {

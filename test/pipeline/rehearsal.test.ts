@@ -321,9 +321,6 @@ describe('pipeline rehearsal: every CodeBuild action runs what the repository pr
         codeBuildEnv({
           ...env,
           AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
-          // The upload uses the build's own credentials; the local S3 knows only its own key pair.
-          AWS_ACCESS_KEY_ID: LOCAL_AWS_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CREDENTIALS.secretAccessKey,
         }),
       );
       expect(result.problems).toEqual([]);

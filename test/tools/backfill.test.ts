@@ -326,7 +326,18 @@ describe('backfill against s3rver and dynalite, processed by the real handler', 
     expect(bodies).toEqual([]);
     expect(sqsMock.calls()).toHaveLength(0);
     await expect(stat(checkpoint)).rejects.toThrow(/ENOENT/);
-    expect(io.lines.at(-1)).toBe('dry run: would send 4 of 4 listed; this run: missing 4');
+    expect(io.lines.slice(-6)).toEqual([
+      'dry run: would send 4 of 4 listed; this run: missing 4',
+      'would send an event for (reason, key):',
+      ...[...KEYS].sort().map((key) => `  missing   ${JSON.stringify(key)}`),
+    ]);
+    // Bounded: --show names the first keys and counts the rest.
+    const bounded = await run(table, ['--dry-run', '--checkpoint', checkpoint, '--show', '1']);
+    expect(bounded.io.lines.slice(-3)).toEqual([
+      'would send an event for (reason, key):',
+      `  missing   ${JSON.stringify([...KEYS].sort()[0])}`,
+      '  ... and 3 more (narrow --prefix, or --limit, to see them)',
+    ]);
 
     // Without a queue URL a dry run still works: it never asks CloudFormation for the queue.
     const noQueue = captureIo();
@@ -346,6 +357,31 @@ describe('backfill against s3rver and dynalite, processed by the real handler', 
     );
     expect(cfnMock.calls()).toHaveLength(0);
     expect(noQueue.lines[0]).toContain('-> (no queue: dry run)');
+  });
+});
+
+describe('backfill numbers', () => {
+  it.each([
+    ['--page-size', '0.5'],
+    ['--limit', '2.5'],
+    ['--rate', '1.5'],
+    ['--show', '0'],
+    ['--page-size', '1001'],
+  ])('rejects %s %s before listing anything', async (flag, value) => {
+    const table = await freshTable();
+    const checkpoint = join(workDir, `numbers-${table}.json`);
+    await expect(run(table, [flag, value, '--checkpoint', checkpoint])).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining(`${flag} is "${value}"; must be a whole number`),
+    });
+    await expect(stat(checkpoint)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('names the missing table in one line with the not-found exit code', async () => {
+    await expect(run('no-such-table', ['--dry-run'])).rejects.toMatchObject({
+      exitCode: 6,
+      message: expect.stringMatching(/^table no-such-table does not exist \(ResourceNotFoundException\)/),
+    });
   });
 });
 

@@ -528,7 +528,7 @@ describe('promotions', () => {
       '--days is 400; CodePipeline keeps 365 days of history at most',
     );
     expect(await usage(['--days', 'a month'])).toBe('--days is "a month"; must be a positive number');
-    expect(await usage(['--executions', '2.5'])).toBe('--executions is "2.5"; must be a whole number');
+    expect(await usage(['--executions', '2.5'])).toBe('--executions is "2.5"; must be a whole number >= 1');
     expect(await usage(['--fix-pattern', '('])).toMatch(/^--fix-pattern is not a regular expression/);
     expect(await usage(['--pipeline', 'my pipeline'])).toMatch(/^--pipeline is "my pipeline"/);
     expect(await usage(['--stage', 'prod'])).toMatch(/^--stage does not apply/);
@@ -647,7 +647,7 @@ describe('promotions against the real SDK client', () => {
       env: {},
     }).catch((e: unknown) => e);
     expect(printed(error)).toBe(
-      `error: could not reach 127.0.0.1:${port} (ECONNREFUSED): check the network, the region and any --endpoint`,
+      `error: could not reach 127.0.0.1:${port} (ECONNREFUSED): check the network, the region and any --endpoint (is \`npm start\` running, for the local environment?)`,
     );
   });
 });

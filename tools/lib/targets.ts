@@ -3,7 +3,7 @@ import { ConfigError, stageByName } from '../../lib/config/app-config.ts';
 import { OUTPUT_KEYS, type OutputName, pipelineName, processorStackName } from '../../lib/config/names.ts';
 import { loadProjectConfig } from '../../lib/config/resolve.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
-import { ToolError } from './cli.ts';
+import { EXIT, ToolError } from './cli.ts';
 
 export const SERVICES = [
   's3',
@@ -24,24 +24,39 @@ export interface AwsTarget {
   readonly endpoints: Partial<Record<Service, string>>;
 }
 
-/** Parses repeated `--endpoint svc=url` flags; a typo in the service or URL is a usage error. */
+/**
+ * Parses repeated `--endpoint svc=url` flags, and `--endpoint url` (no service) for every service not named on
+ * its own, as the AWS CLI's --endpoint-url does for one service; a typo in the service or URL is a usage error.
+ */
 export function parseEndpoints(raw: readonly string[] | undefined): Partial<Record<Service, string>> {
   const endpoints: Partial<Record<Service, string>> = {};
+  let fallback: string | undefined;
   for (const entry of raw ?? []) {
+    if (URL.canParse(entry) && /^https?:\/\//.test(entry)) {
+      if (fallback !== undefined) {
+        throw new ToolError(`--endpoint "${entry}": only one --endpoint may omit the service`, EXIT.usage);
+      }
+      fallback = entry;
+      continue;
+    }
     const at = entry.indexOf('=');
     const service = entry.slice(0, at) as Service;
     const url = entry.slice(at + 1);
     if (at < 0 || !SERVICES.includes(service)) {
       throw new ToolError(
-        `--endpoint "${entry}": expected <service>=<url> with service one of ${SERVICES.join(', ')}`,
-        2,
+        `--endpoint "${entry}": expected <service>=<url> with service one of ${SERVICES.join(', ')}, or one http(s) URL for every service`,
+        EXIT.usage,
       );
     }
-    if (!URL.canParse(url)) throw new ToolError(`--endpoint "${entry}": "${url}" is not a URL`, 2);
+    if (!URL.canParse(url)) throw new ToolError(`--endpoint "${entry}": "${url}" is not a URL`, EXIT.usage);
     endpoints[service] = url;
   }
+  if (fallback !== undefined) for (const service of SERVICES) endpoints[service] ??= fallback;
   return endpoints;
 }
+
+/** Sent to loopback endpoints instead of the operator's own credentials: they open nothing. */
+export const LOOPBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 /**
  * SDK client settings for one service. A loopback endpoint (the local environment's emulators) gets throwaway
@@ -55,7 +70,8 @@ export function clientConfig(target: AwsTarget, service: Service) {
     region: target.region,
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(service === 's3' && endpoint !== undefined ? { forcePathStyle: true } : {}),
-    ...(local ? { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } : {}),
+    // The local environment accepts any credentials; these keep a developer's real ones off loopback.
+    ...(local ? { credentials: LOOPBACK_CREDENTIALS } : {}),
   };
 }
 
@@ -80,7 +96,7 @@ function asUsageError<T>(resolve: () => T): T {
     return resolve();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new ToolError(error.problems.join('; '), 2);
+    throw new ToolError(error.problems.join('; '), EXIT.usage);
   }
 }
 
@@ -105,7 +121,8 @@ export function stageContext(args: {
   /** Repository whose cdk.json is read. @default this checkout */
   readonly root?: string | undefined;
 }): StageContext {
-  if (!args.stage) throw new ToolError('--stage is required (one of the configured stages); see --help', 2);
+  if (!args.stage)
+    throw new ToolError('--stage is required (one of the configured stages); see --help', EXIT.usage);
   const name = args.stage;
   const config = toolConfig(args);
   const stage = asUsageError(() => stageByName(config, name));
@@ -142,7 +159,10 @@ export function pipelineContext(args: {
   const config = toolConfig(args);
   const name = args.pipeline ?? pipelineName(config.project);
   if (!PIPELINE_NAME.test(name)) {
-    throw new ToolError(`--pipeline is "${name}"; a pipeline name is 1-100 of A-Z a-z 0-9 . @ - _`, 2);
+    throw new ToolError(
+      `--pipeline is "${name}"; a pipeline name is 1-100 of A-Z a-z 0-9 . @ - _`,
+      EXIT.usage,
+    );
   }
   return {
     config,
@@ -174,6 +194,7 @@ export async function resolveOutputs<const N extends OutputName>(
     if (!value) {
       throw new ToolError(
         `stack ${context.stackName} has no output "${OUTPUT_KEYS[name]}"; is the deployed stack older than this tool?`,
+        EXIT.notFound,
       );
     }
     resolved[name] = value;
@@ -193,6 +214,7 @@ async function readStackOutputs(
     if (error instanceof Error && /does not exist/.test(error.message)) {
       throw new ToolError(
         `stack ${context.stackName} not found in ${context.target.region}: is stage "${context.stage.stageName}" deployed there, and are the credentials for its account? (--region overrides the region)`,
+        EXIT.notFound,
       );
     }
     throw error;

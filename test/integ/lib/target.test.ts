@@ -38,8 +38,12 @@ const ready: ReadyInfo = {
   ready: true,
   s3Endpoint: 'http://127.0.0.1:4568',
   dynamodbEndpoint: 'http://127.0.0.1:4567',
+  apiEndpoint: 'http://127.0.0.1:4569',
   bucket: 'b-local',
   table: 't-local',
+  ingestQueueUrl: 'http://127.0.0.1:4569/000000000000/q',
+  deadLetterQueueUrl: 'http://127.0.0.1:4569/000000000000/dlq',
+  functionName: 'f',
   region: 'eu-west-1',
   stage: 'dev',
   maxObjectBytes: 1234,
@@ -166,7 +170,7 @@ describe('resolveStageTarget', () => {
 
 describe('planInteg', () => {
   const deps = (running: ReadyInfo | undefined, alive: boolean) => ({
-    readReadyFile: async () => running,
+    readReadyFiles: async () => (running ? [running] : []),
     isAlive: async () => alive,
     stageClients: clients,
   });
@@ -177,6 +181,28 @@ describe('planInteg', () => {
       args: ['run', '--project', 'integ'],
       env: { INTEG_TARGET: 'local', INTEG_S3_ENDPOINT: ready.s3Endpoint, INTEG_BUCKET_NAME: ready.bucket },
     });
+  });
+
+  it('attaches to the newest environment still running: a second one stopping leaves the first attachable', async () => {
+    const newer = { ...ready, s3Endpoint: 'http://127.0.0.1:5001', bucket: 'newer' };
+    const older = { ...ready, s3Endpoint: 'http://127.0.0.1:5002', bucket: 'older' };
+    const alive = new Set([newer.s3Endpoint, older.s3Endpoint]);
+    const plan = () =>
+      planInteg(
+        ['--target', 'local'],
+        {},
+        {
+          readReadyFiles: async () => [newer, older],
+          isAlive: async (info: ReadyInfo) => alive.has(info.s3Endpoint),
+          stageClients: clients,
+        },
+      );
+    expect(await plan()).toMatchObject({
+      env: { INTEG_BUCKET_NAME: 'newer' },
+      announcement: expect.stringContaining('(attached; 1 older one(s) also published)'),
+    });
+    alive.delete(newer.s3Endpoint);
+    expect(await plan()).toMatchObject({ env: { INTEG_BUCKET_NAME: 'older' } });
   });
 
   it('leaves the suite to start its own local environment when the published one is gone', async () => {
