@@ -28,7 +28,7 @@ const WRITE_OPERATIONS = [dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE
 
 /**
  * Alarms, the encrypted alarm topic and the dashboard of one stage. Hand-written rather than
- * cdk-monitoring-constructs: see README "Configure" for why.
+ * cdk-monitoring-constructs: see docs/processor.md "Monitoring" for why.
  */
 export class ProcessorMonitoring extends Construct {
   readonly alarmTopic: sns.Topic;

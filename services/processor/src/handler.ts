@@ -1,6 +1,6 @@
 /**
  * Lambda entry point (S3 -> SQS -> this function). Cold start reads and validates the environment and creates
- * the clients, logger and metrics once; each invocation only processes its batch. See README "The processor".
+ * the clients, logger and metrics once; each invocation only processes its batch. See docs/processor.md.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
