@@ -37,14 +37,13 @@ describe('SDK clients', () => {
     }
   });
 
-  it('skip the SDK work this job does not need: per-send middleware resolution, checksums, account-ID endpoints', async () => {
+  it('skip the SDK work this job does not need: per-send middleware resolution and response checksums', async () => {
     const { s3, dynamodb } = createClients({});
     try {
       expect(s3.config.cacheMiddleware).toBe(true);
       expect(dynamodb.config.cacheMiddleware).toBe(true);
       expect(await s3.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
       expect(await s3.config.responseChecksumValidation()).toBe('WHEN_REQUIRED');
-      expect(await dynamodb.config.accountIdEndpointMode()).toBe('disabled');
     } finally {
       s3.destroy();
       dynamodb.destroy();
