@@ -145,7 +145,10 @@ export async function measureBatches(
     objects: 0,
   }));
   await aws.standIn.setLatency(latencyMs);
-  for (const batch of cases) await runOnce(aws, batch);
+  // One discarded batch per process: the first batch of a size opens the connections it needs.
+  for (const batch of cases) {
+    for (let i = 0; i < (batch.handler.processes ?? 1); i++) await runOnce(aws, batch);
+  }
   const rounds = Math.max(...cases.map((c) => c.runs));
   for (let pass = 0; pass < rounds; pass++) {
     // The order rotates each pass, so no case always runs right after the same other one.
@@ -208,9 +211,9 @@ export const WARM_UP_BATCHES = 60;
  * A function that has just started runs its first batches through V8's interpreter; a busy one has long since
  * compiled the hot paths. Batch figures are the busy function's, so every handler warms up first.
  */
-export async function warmUp(aws: BenchAws, handler: HostedHandler): Promise<void> {
+export async function warmUp(aws: BenchAws, handler: HostedHandler, replicas = 1): Promise<void> {
   const warming: BatchCase = { name: 'warm-up', handler, batchSize: 10, concurrency: 10, runs: 0 };
-  for (let i = 0; i < WARM_UP_BATCHES; i++) await runOnce(aws, warming);
+  for (let i = 0; i < WARM_UP_BATCHES * replicas; i++) await runOnce(aws, warming);
 }
 
 /** A handler the bench hosts: a name for errors, and what to start. */
@@ -219,6 +222,33 @@ export interface HandlerSpec {
   readonly moduleUrl: string;
   readonly env?: Record<string, string>;
   readonly nodeFlags?: readonly string[];
+  /**
+   * Processes of this handler, invoked in turn (see `replicated`). @default 1
+   */
+  readonly replicas?: number;
+}
+
+/**
+ * Several processes of one handler behind one HostedHandler, invoked in turn. Two processes of the very same code
+ * differ by several percent of CPU per object, for as long as they live (memory layout, what V8 chose to inline):
+ * a comparison of one process per side measures that luck too. Alternating between processes averages it out,
+ * and interleaved passes keep every case on the same rotation.
+ */
+export function replicated(processes: readonly HostedHandler[]): HostedHandler {
+  if (processes.length === 0) throw new Error('replicated: no processes');
+  let next = 0;
+  return {
+    processes: processes.length,
+    invoke(event, options) {
+      const process = processes[next % processes.length] as HostedHandler;
+      next += 1;
+      return process.invoke(event, options);
+    },
+    logBytes: () => processes.reduce((n, p) => n + p.logBytes(), 0),
+    stop: async () => {
+      await Promise.all(processes.map((p) => p.stop()));
+    },
+  };
 }
 
 /** The bench's reference handlers, bundled with the processor's own esbuild options (same SDK code). */
@@ -268,12 +298,13 @@ export async function startOnStandIn(
   try {
     let eTag = '';
     for (const spec of specs) {
-      const handler = await hostHandler(
-        spec.moduleUrl,
-        'handler',
-        handlerEnvironment(spec.env),
-        spec.nodeFlags ?? [],
-      );
+      const processes: HostedHandler[] = [];
+      for (let i = 0; i < (spec.replicas ?? 1); i++) {
+        processes.push(
+          await hostHandler(spec.moduleUrl, 'handler', handlerEnvironment(spec.env), spec.nodeFlags ?? []),
+        );
+      }
+      const handler = replicated(processes);
       handlers.push(handler);
       const keys = Array.from({ length: 10 }, (_, i) => `recording-${handlers.length}/photo ${i}.png`);
       const objects = await fixture.putObjects(keys, PNG_BYTES, 'image/png');
@@ -293,7 +324,7 @@ export async function startOnStandIn(
     }
     const shapes = await standIn.replayFromNowOn();
     const aws: BenchAws = { standIn, bucket: fixture.bucket, eTag, handlerEnvironment };
-    for (const handler of handlers) await warmUp(aws, handler);
+    for (const [i, handler] of handlers.entries()) await warmUp(aws, handler, specs[i]?.replicas ?? 1);
     return { aws, handlers, shapes };
   } catch (error) {
     await Promise.all(handlers.map((h) => h.stop()));
@@ -480,7 +511,7 @@ export async function batchSection(
     ],
     notes: [
       `The stand-in (devkit/aws-stand-in.ts) runs in its own process and replays what s3rver and dynalite answered to each request shape, after ${latencyMs} ms; it spent ${standInCpu.toFixed(3)} ms of its own CPU per request (median), so its work does not sit on the handler's core or in its wall time.`,
-      `Every handler first processed one real batch against the emulators (recorded) and ${WARM_UP_BATCHES} unmeasured batches of 10; cases are interleaved (the order rotating each pass) and each one's first batch is discarded. Handler CPU is the handler thread's own (user + system), measured in its process around the invocation. Ratios "vs floor handler" are medians of per-pass ratios (batches seconds apart), which cancel changes in the shared machine's load.`,
+      `Every handler first processed one real batch against the emulators (recorded) and ${WARM_UP_BATCHES} unmeasured batches of 10 per process; cases are interleaved (the order rotating each pass) and each one's first batch per process is discarded. The processor, the floor handler and the peer run as several processes each, invoked in turn: two processes of the same code differ by several percent of CPU for as long as they live, which one process per side would measure as a difference between handlers. Handler CPU is the handler thread's own (user + system), measured in its process around the invocation. Ratios "vs floor handler" are medians of per-pass ratios (batches seconds apart), which cancel changes in the shared machine's load.`,
       `SDK-only floor handler (bench/reference/sdk-floor-handler.ts): parse the body, one ranged GetObject, one conditional PutItem, every record at once, default SDK settings, nothing else. Powertools batch + idempotency (bench/reference/powertools-idempotent-handler.ts): the processor's own inspection and write inside makeIdempotent, keyed by message id; its persistence layer claims the key (PutItem) and completes it (UpdateItem) in a second table. Naive sequential: the processor's modules in a for ... await loop, no logs.`,
       `At batch 10 the floor handler itself takes ${times(floorHandlerShare)} the ${ms(floor10.floorMs)} round-trip floor: what is above the round trips is CPU (the SDK's request path for 20 requests, ${ms(floor10.handlerCpu.medianMs)} here), which cannot overlap on one thread.`,
       'On Lambda, CPU is allocated in proportion to memory (1,769 MB = 1 vCPU): at 512 MB a CPU millisecond measured here takes about 3.5 ms, so the CPU per object, not the round trips, sets duration and cost at the small sizes (see the cost model).',

@@ -152,23 +152,26 @@ async function standInSections(
   stageConcurrency: number,
 ): Promise<SectionReport[]> {
   const variants: FloorVariant[] = ['default', CONTROL, ...SDK_CANDIDATES, PROCESSOR_CLIENTS];
+  // Handlers that targets compare within a few percent run as several processes each (see `replicated`).
   const floorSpecs: HandlerSpec[] = variants.map((candidate) => ({
     name: `floor ${candidate}`,
     moduleUrl: urlOf(references.floor),
     env: candidate === 'default' ? {} : ({ SDK_CANDIDATE: candidate } as Record<string, string>),
+    replicas: candidate === 'default' ? 3 : 2,
   }));
   const specs: HandlerSpec[] = [
-    { name: 'processor', moduleUrl: bundleUrl },
-    { name: 'processor wide', moduleUrl: bundleUrl, env: { PROCESSING_CONCURRENCY: '100' } },
+    { name: 'processor', moduleUrl: bundleUrl, replicas: 3 },
+    { name: 'processor wide', moduleUrl: bundleUrl, env: { PROCESSING_CONCURRENCY: '100' }, replicas: 3 },
     { name: 'processor sequential', moduleUrl: bundleUrl, env: { PROCESSING_CONCURRENCY: '1' } },
     {
       name: 'processor quiet',
       moduleUrl: bundleUrl,
       env: { POWERTOOLS_LOG_LEVEL: 'ERROR', PROCESSING_CONCURRENCY: '100' },
+      replicas: 2,
     },
     { name: 'processor memory', moduleUrl: bundleUrl, nodeFlags: ['--expose-gc'] },
     { name: 'naive', moduleUrl: urlOf(references.naive) },
-    { name: 'peer', moduleUrl: urlOf(references.peer) },
+    { name: 'peer', moduleUrl: urlOf(references.peer), replicas: 2 },
     ...floorSpecs,
   ];
   const { aws, handlers, shapes } = await startOnStandIn(fixture, specs);

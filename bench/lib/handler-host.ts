@@ -19,6 +19,8 @@ export interface HostedHandler {
   }>;
   /** Bytes the handler has written to stdout and stderr (its JSON logs and EMF metrics) since it started. */
   logBytes(): number;
+  /** Processes behind this handler, invoked in turn (bench/batch-latency.ts `replicated`). @default 1 */
+  readonly processes?: number;
   stop(): Promise<void>;
 }
 
