@@ -52,7 +52,7 @@ export const WORKLOAD = {
    * fitted as per invocation + per object) on one full core of the bench machine (x64; Graviton differs a little).
    * test/tools/docs.test.ts fails when these differ from the committed bench/results.json.
    */
-  measuredCpu: { perInvocationMs: 1.847, perObjectMs: 1.313 },
+  measuredCpu: { perInvocationMs: 2.149, perObjectMs: 1.191 },
   /** One AWS round trip (same-region S3 GET or DynamoDB write), the bench's added latency. ASSUMPTION. */
   roundTripMs: 10,
   /** Time of a warm invocation outside the handler (runtime API, response). ASSUMPTION. */
