@@ -150,8 +150,17 @@ export async function measureColdStarts(
   });
 }
 
-/** The issue's targets: module load within 1.25x of the clients-only reference, and a bundle of at most 500 KB. */
-export const COLD_START_TARGETS = { ratioToReference: 1.25, bundleBytes: 500_000 } as const;
+/** The issue's targets: start to ready within 1.1x of the clients-only reference, a bundle within 1.15x of its. */
+export const COLD_START_TARGETS = { ratioToReference: 1.1, bundleRatioToReference: 1.15 } as const;
+
+/** Packages the processor could drop for hand-written code to shrink its bundle (see the section's notes). */
+const REPLACEABLE_PACKAGES = [
+  'zod',
+  '@aws-lambda-powertools/logger',
+  '@aws-lambda-powertools/metrics',
+  '@aws-lambda-powertools/commons',
+  '@aws-lambda-powertools/batch',
+] as const;
 
 export interface ColdStartOptions {
   /** The stage's function from an in-process synth (devkit/deployed-function.ts). */
@@ -159,6 +168,8 @@ export interface ColdStartOptions {
   /** Where the bench builds its own bundles; the caller removes it. */
   readonly workDir: string;
   readonly runs: number;
+  /** The SDK-only floor handler and the Powertools idempotency peer, bundled with the processor's options. */
+  readonly references: { readonly floor: BuiltBundle; readonly peer: BuiltBundle };
 }
 
 /** The deployed bundle module inside the synthesized asset (`index.handler` -> `index.mjs`). */
@@ -195,6 +206,18 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
     },
     { name: 'processor (deployed bundle)', bundle: deployedBundle, env: env(deployed.assetDir) },
     {
+      name: 'SDK-only floor handler (GetObject + PutItem)',
+      bundle: options.references.floor.file,
+      env: env(path.dirname(options.references.floor.file)),
+    },
+    {
+      name: 'Powertools batch + idempotency peer',
+      bundle: options.references.peer.file,
+      env: env(path.dirname(options.references.peer.file), {
+        IDEMPOTENCY_TABLE_NAME: 'bench-idempotency',
+      }),
+    },
+    {
       name: 'reference, without --enable-source-maps',
       bundle: reference.file,
       env: env(path.dirname(reference.file), noSourceMaps),
@@ -205,13 +228,10 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
       env: env(deployed.assetDir, noSourceMaps),
     },
   ];
-  const [bare, ref, proc, refNoMaps, procNoMaps] = (await measureColdStarts(subjects, options.runs)) as [
-    LoadResult,
-    LoadResult,
-    LoadResult,
-    LoadResult,
-    LoadResult,
-  ];
+  const [bare, ref, proc, floor, peer, refNoMaps, procNoMaps] = (await measureColdStarts(
+    subjects,
+    options.runs,
+  )) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
   const ratio = round(proc.loaded.medianMs / ref.loaded.medianMs);
   const ratioNoMaps = round(procNoMaps.loaded.medianMs / refNoMaps.loaded.medianMs);
   const importRatio = round(proc.importOnly.medianMs / ref.importOnly.medianMs);
@@ -220,6 +240,12 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
 
   const sourceMapBytes = rebuilt.sourceMapBytes;
   const added = addedBytesByPackage(rebuilt, reference);
+  const bundleRatio = round(deployedBytes.length / reference.bytes, 3);
+  const bundleBudget = Math.floor(reference.bytes * COLD_START_TARGETS.bundleRatioToReference);
+  const replaceable = added.filter((c) => (REPLACEABLE_PACKAGES as readonly string[]).includes(c.input));
+  const replaceableBytes = replaceable.reduce((n, c) => n + c.bytes, 0);
+  const ratioOf = (r: LoadResult) => times(r.loaded.medianMs / ref.loaded.medianMs);
+  const cpuRatioOf = (r: LoadResult) => times(r.loadedCpu.medianMs / ref.loadedCpu.medianMs);
   const row = (r: LoadResult, bundleBytes: string, mapBytes: string, vsReference: string, cpuVs: string) => [
     r.name,
     bundleBytes,
@@ -249,6 +275,20 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
       row(bare, '-', '-', '-', '-'),
       row(ref, kib(reference.bytes), kib(reference.sourceMapBytes), '1.00x', '1.00x'),
       row(proc, kib(deployedBytes.length), kib(sourceMapBytes), times(ratio), times(cpuRatio)),
+      row(
+        floor,
+        kib(options.references.floor.bytes),
+        kib(options.references.floor.sourceMapBytes),
+        ratioOf(floor),
+        cpuRatioOf(floor),
+      ),
+      row(
+        peer,
+        kib(options.references.peer.bytes),
+        kib(options.references.peer.sourceMapBytes),
+        ratioOf(peer),
+        cpuRatioOf(peer),
+      ),
       row(refNoMaps, kib(reference.bytes), '(not loaded)', '1.00x', '1.00x'),
       row(procNoMaps, kib(deployedBytes.length), '(not loaded)', times(ratioNoMaps), times(cpuRatioNoMaps)),
     ],
@@ -259,13 +299,14 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
         met: ratio <= COLD_START_TARGETS.ratioToReference,
       },
       {
-        target: `bundle <= ${COLD_START_TARGETS.bundleBytes / 1000} KB (${COLD_START_TARGETS.bundleBytes} bytes)`,
-        measured: `${deployedBytes.length} bytes (${kib(deployedBytes.length)}); the reference alone is ${reference.bytes}`,
-        met: deployedBytes.length <= COLD_START_TARGETS.bundleBytes,
+        target: `bundle <= ${COLD_START_TARGETS.bundleRatioToReference}x the reference's (${bundleBudget} bytes)`,
+        measured: `${times(bundleRatio)} (${deployedBytes.length} bytes vs ${reference.bytes})`,
+        met: deployedBytes.length <= bundleBudget,
       },
     ],
     notes: [
       `The processor's import alone takes ${times(importRatio)} the reference's wall time; process start (the bare node -e row) is common to both. In CPU time (all threads, less sensitive to other load on the machine) start to ready is ${times(cpuRatio)} the reference's.`,
+      `Bytes over the bundle target: ${Math.max(0, deployedBytes.length - bundleBudget)}. Even the SDK-only floor handler, which only adds GetObject and PutItem to the two clients, is ${times(options.references.floor.bytes / reference.bytes)} the reference (the S3 response-checksum code GetObject pulls in). What would meet ${COLD_START_TARGETS.bundleRatioToReference}x: replacing ${replaceable.map((c) => c.input).join(', ')} (${kib(replaceableBytes)} together) with hand-written validation, JSON logging, EMF and partial-batch code. Not done: they are the well-kept libraries of the field for exactly this, and the cold start they cost is paid once per execution environment (see the cost model).`,
       `What the processor adds to the reference, by package (minified bytes in the bundle): ${added
         .slice(0, 8)
         .map((c) => `${c.input} +${kib(c.bytes)}`)
@@ -281,6 +322,13 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
       sourceMapBytes,
       referenceBundleBytes: reference.bytes,
       referenceSourceMapBytes: reference.sourceMapBytes,
+      floorBundleBytes: options.references.floor.bytes,
+      peerBundleBytes: options.references.peer.bytes,
+      bundleRatioToReference: bundleRatio,
+      bundleBudgetBytes: bundleBudget,
+      replaceableBytes,
+      floor,
+      peer,
       rebuildMatchesDeployed,
       bare,
       reference: ref,

@@ -1,7 +1,10 @@
 /**
- * `npm run bench`: cold start, batch latency, AWS requests per object, synth and test-suite time, local
- * throughput, each next to its reference in the same run. Prints tables and writes bench/results.json (only when
- * every section ran, so the committed file always describes one complete run on one machine).
+ * `npm run bench`: cold start; batch latency and CPU of the processor next to the reference handlers (SDK-only
+ * floor, naive sequential, Powertools batch + idempotency) on an AWS stand-in in its own process; each SDK setting
+ * measured on its own; how cost grows with batch size and records in flight; memory over 10,000 objects; AWS
+ * requests per object; synth and test-suite time; local throughput. Each figure is measured next to its reference
+ * in the same run. Prints tables and writes bench/results.json (only when every section ran, so the committed
+ * file always describes one complete run on one machine).
  *
  *   npm run bench                                   # everything (a few minutes on 2 cores)
  *   npm run bench -- --only cold-start,requests     # some sections; prints, does not write results.json
@@ -14,24 +17,48 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { synthesizeDeployedFunction } from '../devkit/deployed-function.ts';
 import { loadProjectConfig } from '../lib/config/resolve.ts';
-import { batchSection } from './batch-latency.ts';
+import {
+  batchSection,
+  buildReferenceHandlers,
+  type HandlerSpec,
+  type ReferenceBundles,
+  startOnStandIn,
+  urlOf,
+} from './batch-latency.ts';
 import { coldStartSection, deployedBundlePath } from './cold-start.ts';
+import { growthSection, memorySection } from './cost-growth.ts';
 import { costModelSection } from './cost-model.ts';
-import { startAwsFixture } from './lib/aws-fixture.ts';
+import { type AwsFixture, startAwsFixture } from './lib/aws-fixture.ts';
+import type { HostedHandler } from './lib/handler-host.ts';
 import { machineInfo } from './lib/machine.ts';
 import type { SectionReport } from './lib/report.ts';
 import { renderTable } from './lib/table.ts';
 import { throughputSection } from './local-throughput.ts';
+import { CONTROL, PROCESSOR_CLIENTS, SDK_CANDIDATES } from './reference/sdk-floor-handler.ts';
 import { requestsSection } from './requests-per-object.ts';
+import { candidatesSection, type FloorVariant } from './sdk-candidates.ts';
 import { suiteSection } from './suite-times.ts';
 
-const SECTIONS = ['cold-start', 'batch', 'requests', 'suite', 'throughput'] as const;
+const SECTIONS = [
+  'cold-start',
+  'batch',
+  'candidates',
+  'growth',
+  'memory',
+  'requests',
+  'suite',
+  'throughput',
+] as const;
+/** Sections measured on the stand-in, sharing one set of hosted handlers. */
+const STAND_IN_SECTIONS: readonly Section[] = ['batch', 'candidates', 'growth', 'memory'];
 type Section = (typeof SECTIONS)[number];
 
 /** The stage whose deployed function is measured: production's memory and concurrency settings. */
 const STAGE = 'prod';
 /** Added latency per AWS request for the batch figures: a same-region S3 GET or DynamoDB write is of this order. */
 const LATENCY_MS = 10;
+/** Objects through one execution environment for the memory figures. */
+const MEMORY_OBJECTS = 10_000;
 const RESULTS_FILE = path.join(import.meta.dirname, 'results.json');
 
 const { values } = parseArgs({
@@ -69,34 +96,37 @@ try {
   progress(`synthesizing the ${STAGE} stage to take its function's code asset`);
   const deployed = synthesizeDeployedFunction({ stageName: STAGE, outdir: path.join(workDir, 'cdk.out') });
   const bundleUrl = pathToFileURL(deployedBundlePath(deployed)).href;
+  progress("bundling the reference handlers with the processor's esbuild options");
+  const references = await buildReferenceHandlers(path.join(workDir, 'references'));
 
   if (selected.includes('cold-start')) {
     progress(`cold start (${coldStartRuns} fresh processes per subject)`);
     reports.push(
-      await coldStartSection({ deployed, workDir: path.join(workDir, 'bundles'), runs: coldStartRuns }),
+      await coldStartSection({
+        deployed,
+        workDir: path.join(workDir, 'bundles'),
+        runs: coldStartRuns,
+        references,
+      }),
     );
   }
-  if (selected.includes('batch') || selected.includes('requests')) {
+  if (selected.some((name) => STAND_IN_SECTIONS.includes(name)) || selected.includes('requests')) {
     const fixture = await startAwsFixture(STAGE);
     try {
-      if (selected.includes('batch')) {
-        progress(`batch latency (${LATENCY_MS} ms added per request)`);
-        const batch = await batchSection({
-          fixture,
-          bundleUrl,
-          stageConcurrency: deployed.stage.processor.recordConcurrency,
-          latencyMs: LATENCY_MS,
-          runs: batchRuns,
-          workDir: path.join(workDir, 'batch'),
-        });
-        reports.push(batch);
-        const { config } = loadProjectConfig({ sandboxAccount: 'optional' });
-        const memory = Object.fromEntries(config.stages.map((s) => [s.stageName, s.processor.memoryMiB]));
-        reports.push(costModelSection(batch.batch10, memory));
+      if (selected.some((name) => STAND_IN_SECTIONS.includes(name))) {
+        progress("recording the emulators' answers through the stand-in");
+        reports.push(
+          ...(await standInSections(
+            fixture,
+            bundleUrl,
+            references,
+            deployed.stage.processor.recordConcurrency,
+          )),
+        );
       }
       if (selected.includes('requests')) {
         progress('requests per object');
-        reports.push(await requestsSection(fixture, bundleUrl));
+        reports.push(await requestsSection(fixture, bundleUrl, urlOf(references.peer)));
       }
     } finally {
       await fixture.close();
@@ -112,6 +142,104 @@ try {
   }
 } finally {
   rmSync(workDir, { recursive: true, force: true });
+}
+
+/** Every section measured on the stand-in: one set of handlers, recorded once, warmed up once. */
+async function standInSections(
+  fixture: AwsFixture,
+  bundleUrl: string,
+  references: ReferenceBundles,
+  stageConcurrency: number,
+): Promise<SectionReport[]> {
+  const variants: FloorVariant[] = ['default', CONTROL, ...SDK_CANDIDATES, PROCESSOR_CLIENTS];
+  // Handlers that targets compare within a few percent run as several processes each (see `replicated`).
+  const floorSpecs: HandlerSpec[] = variants.map((candidate) => ({
+    name: `floor ${candidate}`,
+    moduleUrl: urlOf(references.floor),
+    env: candidate === 'default' ? {} : ({ SDK_CANDIDATE: candidate } as Record<string, string>),
+    replicas: candidate === 'default' ? 3 : 2,
+  }));
+  const specs: HandlerSpec[] = [
+    { name: 'processor', moduleUrl: bundleUrl, replicas: 3 },
+    { name: 'processor wide', moduleUrl: bundleUrl, env: { PROCESSING_CONCURRENCY: '100' }, replicas: 3 },
+    { name: 'processor sequential', moduleUrl: bundleUrl, env: { PROCESSING_CONCURRENCY: '1' } },
+    {
+      name: 'processor quiet',
+      moduleUrl: bundleUrl,
+      env: { POWERTOOLS_LOG_LEVEL: 'ERROR', PROCESSING_CONCURRENCY: '100' },
+      replicas: 2,
+    },
+    { name: 'processor memory', moduleUrl: bundleUrl, nodeFlags: ['--expose-gc'] },
+    { name: 'naive', moduleUrl: urlOf(references.naive) },
+    { name: 'peer', moduleUrl: urlOf(references.peer), replicas: 2 },
+    ...floorSpecs,
+  ];
+  const { aws, handlers, shapes } = await startOnStandIn(fixture, specs);
+  const byName = new Map(specs.map((spec, i) => [spec.name, handlers[i] as HostedHandler]));
+  const handler = (name: string) => byName.get(name) as HostedHandler;
+  const floors = Object.fromEntries(
+    floorSpecs.map((spec) => [spec.name.slice('floor '.length), handler(spec.name)]),
+  ) as Record<FloorVariant, HostedHandler>;
+  progress(`stand-in recorded ${shapes.join(', ')}`);
+  const out: SectionReport[] = [];
+  try {
+    if (selected.includes('batch')) {
+      progress(`batch latency (${LATENCY_MS} ms added per request)`);
+      const batch = await batchSection({
+        aws,
+        handlers: {
+          processor: handler('processor'),
+          processorWide: handler('processor wide'),
+          floor: floors.default,
+          naive: handler('naive'),
+          peer: handler('peer'),
+        },
+        stageConcurrency,
+        latencyMs: LATENCY_MS,
+        runs: batchRuns,
+      });
+      out.push(batch);
+      const { config } = loadProjectConfig({ sandboxAccount: 'optional' });
+      const memory = Object.fromEntries(config.stages.map((s) => [s.stageName, s.processor.memoryMiB]));
+      out.push(costModelSection(batch.batch10, memory));
+    }
+    if (selected.includes('candidates')) {
+      progress('SDK settings, one at a time on the floor handler, and the log line');
+      out.push(
+        await candidatesSection({
+          aws,
+          floors,
+          processor: handler('processor wide'),
+          processorQuiet: handler('processor quiet'),
+          runs: batchRuns,
+        }),
+      );
+    }
+    if (selected.includes('growth')) {
+      progress('cost by batch size and records in flight');
+      out.push(
+        await growthSection({
+          aws,
+          processorByConcurrency: {
+            1: handler('processor sequential'),
+            10: handler('processor'),
+            100: handler('processor wide'),
+          },
+          floor: floors.default,
+          latencyMs: LATENCY_MS,
+          runs: batchRuns,
+        }),
+      );
+    }
+    if (selected.includes('memory')) {
+      progress(`memory over ${MEMORY_OBJECTS} objects`);
+      out.push(await memorySection(aws, handler('processor memory'), MEMORY_OBJECTS));
+    }
+  } finally {
+    await Promise.all(handlers.map((h) => h.stop()));
+    await aws.standIn.stop();
+  }
+  return out;
 }
 
 const out: string[] = [

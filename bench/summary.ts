@@ -2,7 +2,7 @@
  * The README's performance summary, rendered from bench/results.json, so the README cannot quote figures the
  * committed run did not produce (test/budgets/readme-performance.test.ts compares them).
  *
- *   node bench/summary.ts      # (under Node 24: npx node, or node_modules/.bin/node) prints the block for the README
+ *   node bench/summary.ts      # (under Node 24: npx node, or node_modules/.bin/node) prints the blocks for the README
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,10 +14,15 @@ interface Timing {
   readonly medianMs: number;
 }
 interface BatchCase {
+  readonly name: string;
   readonly batchSize: number;
   readonly concurrency: number;
   readonly floorMs: number;
   readonly wall: Timing;
+  readonly handlerCpu: Timing;
+  readonly cpuPerObjectMs: number;
+  readonly requestsPerObject: Readonly<Record<string, number>>;
+  readonly totalRequestsPerObject: number;
   readonly ratioToFloor: number;
 }
 interface Scenario {
@@ -25,6 +30,12 @@ interface Scenario {
   readonly perObject: Readonly<Record<string, number>>;
   readonly budget: Readonly<Record<string, number>>;
   readonly withinBudget: boolean;
+  readonly peerPerObject: Readonly<Record<string, number>>;
+}
+interface Target {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
 }
 
 /** The parts of results.json the summary reads. */
@@ -39,29 +50,83 @@ export interface BenchResults {
     readonly gitCommit: string;
     readonly loadAverage: readonly number[];
   };
+  readonly loadAverageAtEnd: readonly number[];
   readonly sections: {
     readonly coldStart: {
       readonly results: {
         readonly deployedBundleBytes: number;
         readonly referenceBundleBytes: number;
+        readonly floorBundleBytes: number;
+        readonly peerBundleBytes: number;
+        readonly bundleRatioToReference: number;
         readonly processor: { readonly loaded: Timing; readonly loadedCpu: Timing };
         readonly reference: { readonly loaded: Timing; readonly loadedCpu: Timing };
+        readonly floor: { readonly loaded: Timing };
+        readonly peer: { readonly loaded: Timing };
         readonly ratioToReference: number;
         readonly cpuRatioToReference: number;
-        readonly targets: { readonly ratioToReference: number; readonly bundleBytes: number };
+        readonly targets: { readonly ratioToReference: number; readonly bundleRatioToReference: number };
       };
     };
     readonly batchLatency: {
+      readonly targets: readonly Target[];
       readonly results: {
         readonly latencyMs: number;
+        readonly standInCpuPerRequestMs: number;
         readonly cases: {
           readonly batch10: BatchCase;
+          readonly floor10: BatchCase;
+          readonly peer10: BatchCase;
           readonly naive10: BatchCase;
           readonly batch100Concurrency100: BatchCase;
+          readonly batch100: BatchCase;
+          readonly floor100: BatchCase;
+          readonly peer100: BatchCase;
           readonly naive100: BatchCase;
         };
+        readonly ratios: {
+          readonly cpuToFloor10: number;
+          readonly cpuToFloor100: number;
+          readonly wallToFloor10: number;
+          readonly wallToFloor100: number;
+        };
         readonly speedupOverNaive: { readonly batch10: number; readonly batch100: number };
-        readonly targets: { readonly ratioToFloorAtBatch10: number; readonly speedupOverNaive: number };
+        readonly targets: {
+          readonly ratioToFloorAtBatch10: number;
+          readonly wallToFloorHandler: number;
+          readonly cpuToFloorHandler: number;
+          readonly speedupOverNaive: number;
+        };
+      };
+    };
+    readonly sdkCandidates: {
+      readonly results: {
+        readonly candidates: readonly {
+          readonly candidate: string;
+          readonly cpuPerObjectMs: number;
+          readonly savedPerObjectMs: number;
+          readonly savedShare: number;
+          readonly decision?: string;
+        }[];
+        readonly logLine: { readonly costPerObjectMs: number };
+      };
+    };
+    readonly costGrowth: {
+      readonly results: {
+        readonly cases: readonly BatchCase[];
+        readonly processorCpuModel: { readonly perInvocationMs: number; readonly perObjectMs: number };
+      };
+    };
+    readonly memory: {
+      readonly targets: readonly Target[];
+      readonly results: {
+        readonly objects: number;
+        readonly growthBytesPerObject: number;
+        readonly points: readonly {
+          readonly objects: number;
+          readonly rssMiB: number;
+          readonly heapUsedMiB: number;
+        }[];
       };
     };
     readonly requestsPerObject: { readonly results: readonly Scenario[] };
@@ -103,6 +168,7 @@ export function readResults(file = RESULTS_FILE): BenchResults {
 }
 
 const msText = (v: number) => `${v.toFixed(1)} ms`;
+const cpuText = (v: number) => `${v.toFixed(3)} ms`;
 const sText = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const x = (v: number) => `${v.toFixed(2)}x`;
 const bytes = (v: number) => `${v.toLocaleString('en-US')} B`;
@@ -129,14 +195,97 @@ export function renderCostModel(results: BenchResults): string {
   );
 }
 
-/** The machine line and the summary table, as Markdown. */
+/** The processor next to the reference handlers, batch 10 and 100, as Markdown. */
+export function renderSideBySide(results: BenchResults): string {
+  const c = results.sections.batchLatency.results.cases;
+  const rows = [
+    c.batch10,
+    c.floor10,
+    c.peer10,
+    c.naive10,
+    c.batch100Concurrency100,
+    c.batch100,
+    c.floor100,
+    c.peer100,
+    c.naive100,
+  ];
+  return renderTable(
+    [
+      'handler',
+      'batch',
+      'in flight',
+      'wall',
+      'round-trip floor',
+      'handler CPU per batch',
+      'CPU per object',
+      'AWS requests per object',
+    ],
+    rows.map((r) => [
+      r.name,
+      String(r.batchSize),
+      String(r.concurrency),
+      msText(r.wall.medianMs),
+      msText(r.floorMs),
+      msText(r.handlerCpu.medianMs),
+      cpuText(r.cpuPerObjectMs),
+      `${r.totalRequestsPerObject} (${requests(r.requestsPerObject)})`,
+    ]),
+  );
+}
+
+/** Each SDK setting measured on the floor handler, and the log line, as Markdown. */
+export function renderCandidates(results: BenchResults): string {
+  const { candidates, logLine } = results.sections.sdkCandidates.results;
+  return renderTable(
+    ['floor handler with', 'CPU per object', 'saved vs default settings', 'in the processor'],
+    [
+      ...candidates.map((c) => [
+        c.candidate === 'default' ? 'default SDK settings' : c.candidate,
+        cpuText(c.cpuPerObjectMs),
+        c.candidate === 'default'
+          ? '-'
+          : `${cpuText(c.savedPerObjectMs)} (${(c.savedShare * 100).toFixed(1)} %)`,
+        c.decision === undefined ? '-' : (c.decision.split(':')[0] ?? '-'),
+      ]),
+      ['(processor) its INFO log line per object', cpuText(logLine.costPerObjectMs), '-', 'kept'],
+    ],
+  );
+}
+
+/** Cost by batch size and records in flight, and memory over many objects, as Markdown. */
+export function renderGrowth(results: BenchResults): string {
+  const growth = results.sections.costGrowth.results;
+  const memory = results.sections.memory.results;
+  const table = renderTable(
+    ['handler', 'batch', 'in flight', 'wall', 'handler CPU per batch', 'CPU per object'],
+    growth.cases.map((r) => [
+      r.name,
+      String(r.batchSize),
+      String(r.concurrency),
+      msText(r.wall.medianMs),
+      msText(r.handlerCpu.medianMs),
+      cpuText(r.cpuPerObjectMs),
+    ]),
+  );
+  const points = memory.points.filter((p, i) => i === 0 || p.objects % 2_500 === 0);
+  const memoryLine = `Memory of one execution environment (RSS / heap used after a full GC): ${points
+    .map((p) => `${p.rssMiB} / ${p.heapUsedMiB} MiB after ${p.objects.toLocaleString('en-US')} objects`)
+    .join(
+      '; ',
+    )}. Heap growth from the third quarter of the run to the fourth: ${memory.growthBytesPerObject} bytes per object.`;
+  const model = `Processor CPU through batch 1 and 10 (the stages' sizes): ${cpuText(growth.processorCpuModel.perInvocationMs)} per invocation + ${cpuText(growth.processorCpuModel.perObjectMs)} per object; docs/cost-model.md bills these.`;
+  return [table, '', model, memoryLine].join('\n');
+}
+
+/** The machine line and the targets table, as Markdown. */
 export function renderSummary(results: BenchResults): string {
   const { machine, sections } = results;
   const cold = sections.coldStart.results;
   const batch = sections.batchLatency.results;
-  const { batch10, naive10, batch100Concurrency100: wide, naive100 } = batch.cases;
+  const { batch10, floor10, peer10, naive10, batch100Concurrency100: wide, naive100 } = batch.cases;
   const suite = sections.suiteTimes.results;
   const local = sections.localThroughput.results;
+  const memoryTarget = sections.memory.targets[0];
   const rows: string[][] = [
     [
       'cold start: process start to handler ready',
@@ -150,20 +299,47 @@ export function renderSummary(results: BenchResults): string {
       'bundle (minified ESM)',
       bytes(cold.deployedBundleBytes),
       bytes(cold.referenceBundleBytes),
-      x(cold.deployedBundleBytes / cold.referenceBundleBytes),
-      `<= ${bytes(cold.targets.bundleBytes)}`,
-      verdict(cold.deployedBundleBytes <= cold.targets.bundleBytes),
+      x(cold.bundleRatioToReference),
+      `<= ${cold.targets.bundleRatioToReference}x`,
+      verdict(cold.bundleRatioToReference <= cold.targets.bundleRatioToReference),
     ],
     [
-      `batch of ${batch10.batchSize}, ${batch.latencyMs} ms added per request`,
+      `batch of 10: handler CPU per object, vs the SDK-only floor handler`,
+      cpuText(batch10.cpuPerObjectMs),
+      `${cpuText(floor10.cpuPerObjectMs)} (default SDK settings)`,
+      `${x(batch.ratios.cpuToFloor10)} (batch 100: ${x(batch.ratios.cpuToFloor100)})`,
+      `<= ${batch.targets.cpuToFloorHandler}x`,
+      verdict(batch.ratios.cpuToFloor10 <= batch.targets.cpuToFloorHandler),
+    ],
+    [
+      `batch of 10: wall, vs the SDK-only floor handler (${batch.latencyMs} ms per request)`,
       msText(batch10.wall.medianMs),
-      `floor ${msText(batch10.floorMs)}`,
+      msText(floor10.wall.medianMs),
+      `${x(batch.ratios.wallToFloor10)} (batch 100: ${x(batch.ratios.wallToFloor100)})`,
+      `<= ${batch.targets.wallToFloorHandler}x`,
+      verdict(batch.ratios.wallToFloor10 <= batch.targets.wallToFloorHandler),
+    ],
+    [
+      `batch of 10: wall, vs 2 round trips of ${batch.latencyMs} ms`,
+      msText(batch10.wall.medianMs),
+      `${msText(batch10.floorMs)} (floor handler ${x(floor10.ratioToFloor)})`,
       x(batch10.ratioToFloor),
       `<= ${batch.targets.ratioToFloorAtBatch10}x`,
       verdict(batch10.ratioToFloor <= batch.targets.ratioToFloorAtBatch10),
     ],
     [
-      `batch of ${batch10.batchSize} vs naive sequential`,
+      'AWS requests per created object, vs Powertools batch + idempotency',
+      String(batch10.totalRequestsPerObject),
+      `${peer10.totalRequestsPerObject} (${requests(peer10.requestsPerObject)})`,
+      '-',
+      '2, fewer than the peer',
+      verdict(
+        batch10.totalRequestsPerObject === 2 &&
+          batch10.totalRequestsPerObject < peer10.totalRequestsPerObject,
+      ),
+    ],
+    [
+      'batch of 10 vs naive sequential',
       msText(batch10.wall.medianMs),
       msText(naive10.wall.medianMs),
       `${x(batch.speedupOverNaive.batch10)} faster`,
@@ -171,17 +347,25 @@ export function renderSummary(results: BenchResults): string {
       verdict(batch.speedupOverNaive.batch10 >= batch.targets.speedupOverNaive),
     ],
     [
-      `batch of ${wide.batchSize} (PROCESSING_CONCURRENCY=${wide.concurrency}) vs naive`,
+      `batch of 100 (PROCESSING_CONCURRENCY=${wide.concurrency}) vs naive`,
       msText(wide.wall.medianMs),
       msText(naive100.wall.medianMs),
       `${x(batch.speedupOverNaive.batch100)} faster`,
       `>= ${batch.targets.speedupOverNaive}x`,
       verdict(batch.speedupOverNaive.batch100 >= batch.targets.speedupOverNaive),
     ],
+    [
+      `memory after ${sections.memory.results.objects.toLocaleString('en-US')} objects: heap growth`,
+      `${sections.memory.results.growthBytesPerObject} B per object`,
+      '-',
+      '-',
+      'no growth',
+      verdict(memoryTarget?.met ?? false),
+    ],
     ...sections.requestsPerObject.results.map((s) => [
       `AWS requests per object: ${s.scenario}`,
       requests(s.perObject),
-      '-',
+      `${requests(s.peerPerObject)} (Powertools idempotency)`,
       '-',
       `<= ${requests(s.budget)}`,
       verdict(s.withinBudget),
@@ -216,8 +400,9 @@ export function renderSummary(results: BenchResults): string {
     ],
   ];
   const machineLine =
-    `Measured on ${machine.cpuModel}, ${machine.cores} cores (shared; load average ${machine.loadAverage[0]} at the start), ` +
-    `${machine.os} ${machine.arch}, Node ${machine.nodeVersion}, ${machine.date.slice(0, 10)}, commit ${machine.gitCommit}.`;
+    `Measured on ${machine.cpuModel}, ${machine.cores} cores (shared with other work; load average ${machine.loadAverage.join(' / ')} at the start, ` +
+    `${results.loadAverageAtEnd.join(' / ')} at the end), ${machine.os} ${machine.arch}, Node ${machine.nodeVersion}, ${machine.date.slice(0, 10)}, commit ${machine.gitCommit}. ` +
+    `The AWS stand-in spent ${cpuText(batch.standInCpuPerRequestMs)} of its own CPU per request, in its own process.`;
   return [
     machineLine,
     '',
@@ -225,7 +410,17 @@ export function renderSummary(results: BenchResults): string {
   ].join('\n');
 }
 
+/** Every generated block of the README's performance section, in order. */
+export function renderAll(results: BenchResults): string {
+  return [
+    renderSummary(results),
+    renderSideBySide(results),
+    renderCandidates(results),
+    renderGrowth(results),
+    renderCostModel(results),
+  ].join('\n\n');
+}
+
 if (import.meta.main) {
-  const results = readResults();
-  process.stdout.write(`${renderSummary(results)}\n\n${renderCostModel(results)}\n`);
+  process.stdout.write(`${renderAll(readResults())}\n`);
 }

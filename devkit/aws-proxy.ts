@@ -23,6 +23,11 @@
  * await ddb.stop();
  * ```
  *
+ * Record and replay: with `record: true` the proxy keeps the first response the server gave to each request shape
+ * (`replayShape`: method, operation and S3 Range, never the key or the item), and `setReplay(proxy.recordings())`
+ * makes it answer every later request of a recorded shape itself, after the configured latency, without asking
+ * the server. The benchmark uses this to take the emulators' CPU out of the latency figures (devkit/aws-stand-in.ts).
+ *
  * Reproducibility: whether a rule fires is decided by hashing (seed, rule index, request identity, how many times
  * that identical request was seen before), not by a shared random stream. Concurrent requests arriving in a
  * different order therefore get the same decisions on every run, and the SDK's retries of one request (identical
@@ -128,7 +133,25 @@ export interface AwsProxyOptions {
    * item key to make decisions independent of volatile body fields (timestamps). @default see the module doc
    */
   readonly identity?: (request: AwsProxyRequestInfo) => string;
+  /** Keep the first response to each request shape (see `recordings`). @default false */
+  readonly record?: boolean;
 }
+
+/** A response as the server sent it, kept to be replayed. */
+export interface RecordedResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  /** The body, base64 (recordings cross process boundaries as JSON). */
+  readonly bodyBase64: string;
+  /**
+   * Set when requests of this shape got different answers while recording (another status or body): replaying one
+   * of them would be a guess, so a replaying proxy answers 501 instead.
+   */
+  readonly ambiguous?: true;
+}
+
+/** Recorded responses by request shape (`replayShape`). */
+export type AwsRecording = Readonly<Record<string, RecordedResponse>>;
 
 /** One request as the proxy handled it. */
 export interface AwsProxyLogEntry {
@@ -170,6 +193,13 @@ export interface AwsProxy {
   /** Replaces the fault rules (e.g. `[]` to let a run drain without faults). */
   setFaults(rules: readonly AwsFaultRule[]): void;
   setLatency(latencyMs: number): void;
+  /** What `record: true` has kept so far, by request shape. */
+  recordings(): AwsRecording;
+  /**
+   * From now on answer requests from `recording` instead of the server (a shape it lacks, or an ambiguous one, gets
+   * a 501 naming it, so a benchmark cannot silently measure error paths); `undefined` forwards again.
+   */
+  setReplay(recording: AwsRecording | undefined): void;
   /** Closes the listener and every connection, held ones included. */
   stop(): Promise<void>;
 }
@@ -218,6 +248,8 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   let log: AwsProxyLogEntry[] = [];
   let seen = new Map<string, number>();
   let fired = new Map<number, number>();
+  const recorded = new Map<string, RecordedResponse>();
+  let replay: ReadonlyMap<string, ReplayedResponse> | undefined;
   const held = new Set<Socket>();
   const sockets = new Set<Socket>();
   // A keep-alive pool so a load run of thousands of requests does not exhaust loopback ports.
@@ -293,8 +325,17 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       return;
     }
 
-    const status = await forward(req, res, body);
+    const status = replay ? answerFromRecording(replay, info, res) : await forward(req, res, body, info);
     log.push({ ...entry, status });
+  }
+
+  function keep(info: AwsProxyRequestInfo, response: Omit<RecordedResponse, 'ambiguous'>): void {
+    const shape = replayShape(info);
+    const first = recorded.get(shape);
+    if (first === undefined) recorded.set(shape, response);
+    else if (first.status !== response.status || first.bodyBase64 !== response.bodyBase64) {
+      recorded.set(shape, { ...first, ambiguous: true });
+    }
   }
 
   function fires(
@@ -317,6 +358,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     req: http.IncomingMessage,
     res: http.ServerResponse | undefined,
     body: Buffer,
+    info?: AwsProxyRequestInfo,
   ): Promise<number> {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
@@ -341,13 +383,21 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
           for (const [name, value] of Object.entries(upstreamRes.headers)) {
             if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
           }
+          const chunks: Buffer[] | undefined = options.record && info ? [] : undefined;
+          if (chunks) upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
           if (res) {
             res.writeHead(status, responseHeaders);
             upstreamRes.pipe(res);
           } else {
             upstreamRes.resume();
           }
-          upstreamRes.on('end', () => resolve(status));
+          upstreamRes.on('end', () => {
+            if (chunks && info) {
+              const headers = responseHeaders as Record<string, string | string[]>;
+              keep(info, { status, headers, bodyBase64: Buffer.concat(chunks).toString('base64') });
+            }
+            resolve(status);
+          });
           upstreamRes.on('error', reject);
         },
       );
@@ -387,6 +437,19 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     setLatency(next) {
       latencyMs = validateLatency(next);
     },
+    recordings: () => Object.fromEntries(recorded),
+    setReplay(next) {
+      // Decoded once here, not per request: a replaying proxy should cost next to nothing per answer.
+      replay =
+        next === undefined
+          ? undefined
+          : new Map(
+              Object.entries(next).map(([shape, r]) => [
+                shape,
+                { ...r, body: Buffer.from(r.bodyBase64, 'base64') },
+              ]),
+            );
+    },
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
@@ -425,6 +488,36 @@ function validateLatency(latencyMs: number): number {
     throw new Error(`aws-proxy: latencyMs is ${latencyMs}; must be a finite number >= 0`);
   }
   return latencyMs;
+}
+
+/**
+ * What decides a recorded response's reuse: the method, the operation and, for S3, the Range. Never the key, the
+ * item or a timestamp: the benchmark's objects share one content, and its writes all succeed, so requests of one
+ * shape get the same answer (a shape that did not while recording is marked ambiguous).
+ */
+export function replayShape(info: Pick<AwsProxyRequestInfo, 'method' | 'operation' | 'range'>): string {
+  return `${info.method} ${info.operation}${info.range === undefined ? '' : ` ${info.range}`}`;
+}
+
+type ReplayedResponse = RecordedResponse & { readonly body: Buffer };
+
+/** Answers from a recording; returns the status sent. */
+function answerFromRecording(
+  recording: ReadonlyMap<string, ReplayedResponse>,
+  info: AwsProxyRequestInfo,
+  res: http.ServerResponse,
+): number {
+  const shape = replayShape(info);
+  const recorded = recording.get(shape);
+  if (recorded === undefined || recorded.ambiguous) {
+    const message = `aws-proxy: ${recorded ? 'ambiguous recording' : 'nothing recorded'} for ${shape}`;
+    res.writeHead(501, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(message) });
+    res.end(message);
+    return 501;
+  }
+  res.writeHead(recorded.status, recorded.headers as http.OutgoingHttpHeaders);
+  res.end(recorded.body);
+  return recorded.status;
 }
 
 /** A uniform number in [0, 1) that depends only on its inputs. */

@@ -1,4 +1,9 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type AwsProxy, startAwsProxy } from '../../devkit/aws-proxy.ts';
 import {
@@ -28,6 +33,10 @@ export interface SeededObject {
 export interface AwsFixture {
   readonly bucket: string;
   readonly table: string;
+  /** Table of the Powertools idempotency peer (bench/reference): partition key `id`, as its persistence layer expects. */
+  readonly idempotencyTable: string;
+  /** s3rver and dynalite themselves, without the proxies (a stand-in records from them). */
+  readonly emulators: { readonly s3Endpoint: string; readonly dynamodbEndpoint: string };
   readonly s3Proxy: AwsProxy;
   readonly dynamodbProxy: AwsProxy;
   /** The processor's environment for the given stage settings, pointed at the proxies. */
@@ -51,23 +60,38 @@ export async function startAwsFixture(stageName = 'prod'): Promise<AwsFixture> {
   const stage = projectStage(stageName, { sandboxAccount: 'optional' });
   const bucket = 'bench-uploads';
   const table = 'bench-objects';
+  const idempotencyTable = 'bench-idempotency';
   let aws: LocalAws | undefined;
   const proxies: AwsProxy[] = [];
   try {
     aws = await startLocalAws();
     await createBucket(aws.s3Endpoint, bucket);
     await createObjectTable(aws.dynamodbEndpoint, table);
+    const dynamodb = new DynamoDBClient(dynamodbClientConfig(aws));
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: idempotencyTable,
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await waitUntilTableExists(
+      { client: dynamodb, maxWaitTime: 30, minDelay: 0.02, maxDelay: 0.5 },
+      { TableName: idempotencyTable },
+    );
     const s3Proxy = await startAwsProxy({ service: 's3', upstream: aws.s3Endpoint });
     proxies.push(s3Proxy);
     const dynamodbProxy = await startAwsProxy({ service: 'dynamodb', upstream: aws.dynamodbEndpoint });
     proxies.push(dynamodbProxy);
     const s3 = new S3Client(s3ClientConfig(aws));
-    const dynamodb = new DynamoDBClient(dynamodbClientConfig(aws));
     const local = aws;
 
     return {
       bucket,
       table,
+      idempotencyTable,
+      emulators: { s3Endpoint: local.s3Endpoint, dynamodbEndpoint: local.dynamodbEndpoint },
       s3Proxy,
       dynamodbProxy,
       handlerEnvironment: (overrides = {}) => ({

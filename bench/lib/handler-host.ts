@@ -3,16 +3,24 @@ import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { InvokeReply } from './handler-process.ts';
+import type { InvokeReply, MemorySample } from './handler-process.ts';
 
 /** A handler running in its own process; see handler-process.ts for why. */
 export interface HostedHandler {
   /** Invokes the handler once; resolves with its own wall and CPU time and its response, rejects if it threw. */
   invoke(
     event: SQSEvent,
-  ): Promise<{ readonly wallMs: number; readonly cpuMs: number; readonly response: SQSBatchResponse }>;
+    options?: { readonly measureMemory?: boolean },
+  ): Promise<{
+    readonly wallMs: number;
+    readonly cpuMs: number;
+    readonly response: SQSBatchResponse;
+    readonly memory?: MemorySample;
+  }>;
   /** Bytes the handler has written to stdout and stderr (its JSON logs and EMF metrics) since it started. */
   logBytes(): number;
+  /** Processes behind this handler, invoked in turn (bench/batch-latency.ts `replicated`). @default 1 */
+  readonly processes?: number;
   stop(): Promise<void>;
 }
 
@@ -26,13 +34,15 @@ export async function hostHandler(
   moduleUrl: string,
   exportName: string,
   env: Record<string, string>,
+  /** Node flags of the child, e.g. `--expose-gc` for memory figures after a full collection. */
+  nodeFlags: readonly string[] = [],
 ): Promise<HostedHandler> {
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'bench-handler-'));
   const logFile = path.join(logDir, 'output.log');
   const logFd = openSync(logFile, 'w');
   // stdout and stderr go to one file: writes to a file are synchronous in Node, so every line of an invocation
   // is in the file when its reply arrives, and counting them costs the bench nothing while it measures.
-  const child = spawn(process.execPath, [HOST_SCRIPT, moduleUrl, exportName], {
+  const child = spawn(process.execPath, [...nodeFlags, HOST_SCRIPT, moduleUrl, exportName], {
     env,
     stdio: ['ignore', logFd, logFd, 'ipc'],
   });
@@ -76,7 +86,7 @@ export async function hostHandler(
 
   let nextId = 0;
   return {
-    invoke(event) {
+    invoke(event, options = {}) {
       if (exited) return Promise.reject(exited);
       const id = nextId++;
       return new Promise((resolve, reject) => {
@@ -84,10 +94,15 @@ export async function hostHandler(
           if (reply.error !== undefined || !reply.response) {
             reject(new Error(`handler failed: ${reply.error}\n--- its last output ---\n${lastOutput()}`));
           } else {
-            resolve({ wallMs: reply.wallMs, cpuMs: reply.cpuMs, response: reply.response });
+            resolve({
+              wallMs: reply.wallMs,
+              cpuMs: reply.cpuMs,
+              response: reply.response,
+              ...(reply.memory === undefined ? {} : { memory: reply.memory }),
+            });
           }
         });
-        child.send({ id, event });
+        child.send({ id, event, ...(options.measureMemory ? { measureMemory: true } : {}) });
       });
     },
     logBytes: () => fstatSync(logFd).size,

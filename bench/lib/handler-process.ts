@@ -14,6 +14,17 @@ import { lambdaContext } from './s3-events.ts';
 export interface InvokeRequest {
   readonly id: number;
   readonly event: SQSEvent;
+  /** Also report memory after the invocation, after a full GC when the process runs with --expose-gc. */
+  readonly measureMemory?: boolean;
+}
+
+/** The execution environment's memory after an invocation, bytes (process.memoryUsage). */
+export interface MemorySample {
+  /** Resident set size: what Lambda reports as "Max Memory Used" and holds against the function's memory. */
+  readonly rss: number;
+  readonly heapUsed: number;
+  /** Memory of C++ objects bound to JS (Buffers, sockets). */
+  readonly external: number;
 }
 
 /** Child -> parent: the invocation's outcome. */
@@ -24,6 +35,7 @@ export interface InvokeReply {
   readonly cpuMs: number;
   readonly response?: SQSBatchResponse;
   readonly error?: string;
+  readonly memory?: MemorySample;
 }
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
@@ -36,7 +48,16 @@ const send = process.send.bind(process);
 const handler = ((await import(moduleUrl)) as Record<string, unknown>)[exportName];
 if (typeof handler !== 'function') throw new Error(`${moduleUrl} exports no function ${exportName}`);
 
-process.on('message', async ({ id, event }: InvokeRequest) => {
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Taken after the invocation's times: a GC here costs the figures nothing. */
+function memory(): MemorySample {
+  gc?.();
+  const { rss, heapUsed, external } = process.memoryUsage();
+  return { rss, heapUsed, external };
+}
+
+process.on('message', async ({ id, event, measureMemory }: InvokeRequest) => {
   const started = performance.now();
   const cpuBefore = process.threadCpuUsage();
   const elapsed = () => {
@@ -54,7 +75,7 @@ process.on('message', async ({ id, event }: InvokeRequest) => {
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
     };
   }
-  send(reply);
+  send(measureMemory ? { ...reply, memory: memory() } : reply);
 });
 // The parent closing the channel is the signal to stop; a normal exit lets Node flush what it must (e.g. --cpu-prof).
 process.on('disconnect', () => process.exit(0));

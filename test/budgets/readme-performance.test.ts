@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readResults, renderCostModel, renderSummary } from '../../bench/summary.ts';
+import {
+  readResults,
+  renderCandidates,
+  renderCostModel,
+  renderGrowth,
+  renderSideBySide,
+  renderSummary,
+} from '../../bench/summary.ts';
 
 /**
  * The README's performance figures are the committed run's (bench/results.json), rendered by bench/summary.ts:
@@ -21,15 +28,30 @@ describe('README performance section', () => {
     expect(section).toContain(renderSummary(results));
   });
 
-  it('quotes the cost model of bench/results.json verbatim', () => {
-    expect(section).toContain(renderCostModel(results));
+  it.each([
+    ['the processor next to the reference handlers', renderSideBySide],
+    ['the SDK settings measured one at a time', renderCandidates],
+    ['how cost grows', renderGrowth],
+    ['the cost model', renderCostModel],
+  ])('quotes %s from bench/results.json verbatim', (_, render) => {
+    expect(section).toContain(render(results));
   });
 
   it('comes from a complete run that recorded its machine', () => {
     expect(results.machine.cores).toBeGreaterThan(0);
     expect(results.machine.nodeVersion).toMatch(/^v24\./);
     expect(Object.keys(results.sections).sort()).toEqual(
-      ['batchLatency', 'coldStart', 'costModel', 'localThroughput', 'requestsPerObject', 'suiteTimes'].sort(),
+      [
+        'batchLatency',
+        'coldStart',
+        'costGrowth',
+        'costModel',
+        'localThroughput',
+        'memory',
+        'requestsPerObject',
+        'sdkCandidates',
+        'suiteTimes',
+      ].sort(),
     );
   });
 });

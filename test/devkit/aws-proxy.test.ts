@@ -323,6 +323,60 @@ describe('S3 proxy', () => {
     ).toEqual([status, 206]);
   });
 
+  it('records the first answer per request shape and replays it without asking the server', async () => {
+    const s3 = await proxy({ service: 's3', upstream: s3Upstream, record: true });
+    const client = s3Client(s3.endpoint, 1);
+    const keys = ['replay/one.txt', 'replay/two.txt'];
+    for (const Key of keys) {
+      await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key, Body: 'same content' }));
+    }
+    const read = async (Key: string) => {
+      const got = await client.send(new GetObjectCommand({ Bucket: 'proxy-test', Key, Range: 'bytes=0-3' }));
+      return { body: await got.Body?.transformToString(), eTag: got.ETag };
+    };
+    const recorded = await read(keys[0] as string);
+    // Same shape, same content: the recording stays unambiguous.
+    expect(await read(keys[1] as string)).toEqual(recorded);
+    const recording = s3.recordings();
+    expect(Object.keys(recording).sort()).toEqual(['GET GetObjectRange bytes=0-3', 'PUT PutObject']);
+    expect(recording['GET GetObjectRange bytes=0-3']).toMatchObject({ status: 206 });
+
+    s3.setReplay(recording);
+    // Gone upstream, still answered: the reply comes from the recording, for any key of a recorded shape.
+    await s3Client(s3Upstream).send(new DeleteObjectCommand({ Bucket: 'proxy-test', Key: keys[0] }));
+    s3.reset();
+    expect(await read(keys[0] as string)).toEqual(recorded);
+    expect(await read('replay/never-written.txt')).toEqual(recorded);
+    // A shape never recorded is refused (501), not forwarded: a benchmark cannot measure something else unawares.
+    const unrecorded = await client
+      .send(new HeadObjectCommand({ Bucket: 'proxy-test', Key: keys[1] }))
+      .catch((e) => e);
+    expect(unrecorded).toMatchObject({ $metadata: { httpStatusCode: 501 } });
+    expect(s3.requests().map((r) => [r.operation, r.status])).toEqual([
+      ['GetObjectRange', 206],
+      ['GetObjectRange', 206],
+      ['HeadObject', 501],
+    ]);
+  });
+
+  it('marks a shape whose answers differed while recording as ambiguous, and refuses to replay it', async () => {
+    const s3 = await proxy({ service: 's3', upstream: s3Upstream, record: true });
+    const client = s3Client(s3.endpoint, 1);
+    await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key: 'amb/a', Body: 'first' }));
+    await client.send(new PutObjectCommand({ Bucket: 'proxy-test', Key: 'amb/b', Body: 'other' }));
+    for (const Key of ['amb/a', 'amb/b']) {
+      const got = await client.send(new GetObjectCommand({ Bucket: 'proxy-test', Key, Range: 'bytes=0-2' }));
+      await got.Body?.transformToString();
+    }
+    const recording = s3.recordings();
+    expect(recording['GET GetObjectRange bytes=0-2']?.ambiguous).toBe(true);
+    s3.setReplay(recording);
+    const refused = await client
+      .send(new GetObjectCommand({ Bucket: 'proxy-test', Key: 'amb/a', Range: 'bytes=0-2' }))
+      .catch((e) => e);
+    expect(refused).toMatchObject({ $metadata: { httpStatusCode: 501 } });
+  });
+
   it('answers ranged GETs with NoSuchKey (not retried) while other requests pass', async () => {
     const s3 = await proxy({
       service: 's3',

@@ -1,10 +1,19 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readResults } from '../../bench/summary.ts';
 import { loadAppConfig, stageByName } from '../../lib/config/app-config.ts';
 import { buildDiagram, type Diagram, referencesIn } from '../../tools/docs/architecture.ts';
 import { replaceBlock } from '../../tools/docs/blocks.ts';
-import { averageBatch, renderBudgets, stageCost, VOLUMES } from '../../tools/docs/cost-model.ts';
+import {
+  averageBatch,
+  MIB_PER_VCPU,
+  renderBudgets,
+  stageCost,
+  VOLUMES,
+  WORKLOAD,
+  warmInvocationMs,
+} from '../../tools/docs/cost-model.ts';
 import { DIAGRAM_STAGE, type GeneratedDocs, generateDocs } from '../../tools/docs/generate.ts';
 import { inventoryFromTemplate, stageInventory } from '../../tools/docs/inventory.ts';
 import { flattenStage, renderStageDifferences } from '../../tools/docs/stage-differences.ts';
@@ -119,7 +128,11 @@ describe('cost model', () => {
       stageCost({ ...dev, processor: { ...dev.processor, memoryMiB } }, inventory, high).lines.find(
         (l) => l.component === 'Lambda compute (arm64)',
       )?.usd ?? 0;
-    expect(compute(1024)).toBeCloseTo(2 * compute(512), 10);
+    // Below one vCPU more memory also shortens the CPU-bound part, so it costs less than proportionally more;
+    // above it (1,769 MB) duration no longer shrinks and cost grows with memory.
+    expect(compute(1024)).toBeGreaterThan(compute(512));
+    expect(compute(1024)).toBeLessThan(2 * compute(512));
+    expect(compute(2 * MIB_PER_VCPU)).toBeCloseTo(2 * compute(MIB_PER_VCPU), 1);
     expect(averageBatch(dev, high.objects)).toBe(dev.ingestQueue.batchSize);
     expect(averageBatch(dev, low.objects)).toBeLessThan(1.01);
     // 100M objects in batches of 10 = 10M invocations at $0.20 per million.
@@ -127,6 +140,21 @@ describe('cost model', () => {
     const cost = stageCost(dev, inventory, high);
     expect(cost.totalUsd).toBeCloseTo(cost.processingUsd + cost.storageUsd, 6);
     expect(cost.lines.some((l) => l.component.startsWith('AWS Backup'))).toBe(dev.backup.awsBackup);
+  });
+
+  it('bills the CPU time of the committed `npm run bench` run (copy it into WORKLOAD.measuredCpu when this fails)', () => {
+    const measured = readResults().sections.costGrowth.results.processorCpuModel;
+    expect(WORKLOAD.measuredCpu).toEqual(measured);
+    const prod = stageByName(config, 'prod');
+    const cpuShare = prod.processor.memoryMiB / MIB_PER_VCPU;
+    const batch = prod.ingestQueue.batchSize;
+    expect(warmInvocationMs(prod, batch)).toBe(
+      Math.round(
+        WORKLOAD.runtimeOverheadMs +
+          Math.ceil(batch / prod.processor.recordConcurrency) * 2 * WORKLOAD.roundTripMs +
+          (measured.perInvocationMs + batch * measured.perObjectMs) / cpuShare,
+      ),
+    );
   });
 
   it('shows where each budget alerts from the configured amount', () => {

@@ -47,10 +47,16 @@ export const WORKLOAD = {
   /** Requests the processor makes per object: one ranged GetObject, one conditional write. */
   s3GetsPerObject: 1,
   dynamoWritesPerObject: 1,
-  /** Billed time of a warm invocation: fixed overhead plus one S3 read + DynamoDB write round per group of
-   * `recordConcurrency` records (they run concurrently). */
-  invocationOverheadMs: 20,
-  recordRoundMs: 35,
+  /**
+   * The processor's CPU time, MEASURED by `npm run bench` ("How cost grows": CPU per batch at batch 1, 10 and 100,
+   * fitted as per invocation + per object) on one full core of the bench machine (x64; Graviton differs a little).
+   * test/tools/docs.test.ts fails when these differ from the committed bench/results.json.
+   */
+  measuredCpu: { perInvocationMs: 2.149, perObjectMs: 1.191 },
+  /** One AWS round trip (same-region S3 GET or DynamoDB write), the bench's added latency. ASSUMPTION. */
+  roundTripMs: 10,
+  /** Time of a warm invocation outside the handler (runtime API, response). ASSUMPTION. */
+  runtimeOverheadMs: 2,
   /** Init duration of a cold start (billed since August 2025). */
   coldStartInitMs: 400,
   /** Log bytes per object by log level (Powertools JSON lines) and per invocation (platform START/REPORT). */
@@ -112,12 +118,21 @@ export function averageBatch(stage: StageConfig, objects: number): number {
   return Math.min(stage.ingestQueue.batchSize, 1 + perSecond * stage.ingestQueue.maxBatchingWindowSeconds);
 }
 
-/** Billed milliseconds of one warm invocation handling `batch` records. */
+/** Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB (Lambda developer guide). */
+export const MIB_PER_VCPU = 1769;
+
+/**
+ * Billed milliseconds of one warm invocation handling `batch` records: the measured CPU stretched by the stage's
+ * CPU share, plus two sequential round trips (GET, then write) per wave of `recordConcurrency` records, plus the
+ * runtime's own time. CPU and waiting are added, not overlapped: an upper bound (the bench's batch figures show
+ * how much they overlap on one full core).
+ */
 export function warmInvocationMs(stage: StageConfig, batch: number): number {
-  return (
-    WORKLOAD.invocationOverheadMs +
-    Math.ceil(batch / stage.processor.recordConcurrency) * WORKLOAD.recordRoundMs
-  );
+  const { measuredCpu, roundTripMs, runtimeOverheadMs } = WORKLOAD;
+  const cpuShare = Math.min(1, stage.processor.memoryMiB / MIB_PER_VCPU);
+  const cpuMs = (measuredCpu.perInvocationMs + batch * measuredCpu.perObjectMs) / cpuShare;
+  const waves = Math.ceil(batch / stage.processor.recordConcurrency);
+  return Math.round(runtimeOverheadMs + waves * 2 * roundTripMs + cpuMs);
 }
 
 export function stageCost(
@@ -327,7 +342,7 @@ export function renderAssumptions(): string {
     ],
     [
       'Warm invocation',
-      `${w.invocationOverheadMs} ms + ${w.recordRoundMs} ms per round of \`recordConcurrency\` records`,
+      `${w.runtimeOverheadMs} ms + 2 round trips of ${w.roundTripMs} ms per wave of \`recordConcurrency\` records + CPU (${w.measuredCpu.perInvocationMs} ms + ${w.measuredCpu.perObjectMs} ms per object, **measured** by \`npm run bench\` on one full core) / the stage's CPU share (memory / ${MIB_PER_VCPU} MB)`,
     ],
     [
       'Cold start',
@@ -353,7 +368,7 @@ export function renderAssumptions(): string {
     '',
     table(['price', 'USD'], rows),
     '',
-    'Workload: **assumptions** until `npm run bench` measures duration on Lambda; change them in `tools/docs/cost-model.ts`.',
+    "Workload: **assumptions**, except the processor's CPU time, which `npm run bench` measures (bench/results.json; `npm test` fails when the two differ); change them in `tools/docs/cost-model.ts`.",
     '',
     table(['assumption', 'value'], workload),
   ].join('\n');
