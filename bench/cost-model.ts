@@ -84,7 +84,7 @@ export function costModelSection(
     ]),
     targets: [],
     notes: [
-      'A model from the measured CPU time and round trips, not a measurement on Lambda: it ranks memory sizes, AWS Lambda Power Tuning on a deployed stage decides (see README "Performance").',
+      'A model from the measured CPU time and round trips, not a measurement on Lambda: it ranks memory sizes, AWS Lambda Power Tuning on a deployed stage decides (see docs/performance.md).',
       'Not included, because memory does not change them: one S3 GET and one DynamoDB write per object (see the requests table), SQS requests and CloudWatch Logs ingestion (log bytes per object above).',
     ],
     results: {

@@ -4,7 +4,7 @@
  * work. The payload is one SQS batch of S3 notifications for sample PNG objects this tool uploads to the stage's
  * bucket, with the ETags S3 returned, so every tuning invocation makes the requests of a real create: one ranged
  * GetObject and one conditional PutItem (after the first, the write loses as a duplicate, which costs the same).
- * See README "Performance" for the whole procedure.
+ * See docs/performance.md for the whole procedure.
  */
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';

@@ -4,9 +4,10 @@
  * measured on its own; how cost grows with batch size and records in flight; memory over 10,000 objects; AWS
  * requests per object; synth and test-suite time; local throughput. Each figure is measured next to its reference
  * in the same run. Prints tables and writes bench/results.json (only when every section ran, so the committed
- * file always describes one complete run on one machine).
+ * file always describes one complete run on one machine), then rewrites the figures of docs/performance.md and the
+ * cost model (docs/cost-model.md bills the measured CPU) from it.
  *
- *   npm run bench                                   # everything (a few minutes on 2 cores)
+ *   npm run bench                                   # everything (about 9 minutes on 2 cores)
  *   npm run bench -- --only cold-start,requests     # some sections; prints, does not write results.json
  *   npm run bench -- --skip-tests                   # everything but the `npm test` timing; does not write
  */
@@ -38,6 +39,7 @@ import { CONTROL, PROCESSOR_CLIENTS, SDK_CANDIDATES } from './reference/sdk-floo
 import { requestsSection } from './requests-per-object.ts';
 import { candidatesSection, type FloorVariant } from './sdk-candidates.ts';
 import { suiteSection } from './suite-times.ts';
+import { readResults, writePerformanceDoc } from './summary.ts';
 
 const SECTIONS = [
   'cold-start',
@@ -266,6 +268,17 @@ if (complete) {
   };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   progress(`wrote ${path.relative(process.cwd(), RESULTS_FILE)}`);
+  // The pages quoting these figures follow in the same step, so the committed results, the page and the cost
+  // model never describe different runs (npm test compares them).
+  if (writePerformanceDoc(readResults(RESULTS_FILE))) progress('updated docs/performance.md');
+  // Loaded only now: it synthesizes a stack, which the measured sections should not share a process with.
+  const { generateDocs, staleDocs } = await import('../tools/docs/generate.ts');
+  const root = path.join(import.meta.dirname, '..');
+  const generated = await generateDocs(root);
+  for (const stale of await staleDocs(root, generated)) {
+    writeFileSync(path.join(root, stale), generated.files.get(stale) as string);
+    progress(`updated ${stale}`);
+  }
 } else {
   progress('partial run: bench/results.json left as it was');
 }

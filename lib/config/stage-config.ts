@@ -7,7 +7,7 @@
 export type StageName = string;
 
 export interface ProcessorFunctionConfig {
-  /** Lambda memory in MiB (128..10240). Tune with AWS Lambda Power Tuning, see README "Performance". */
+  /** Lambda memory in MiB (128..10240). Tune with AWS Lambda Power Tuning, see docs/performance.md. */
   readonly memoryMiB: number;
   /** Lambda timeout in seconds (1..900). */
   readonly timeoutSeconds: number;

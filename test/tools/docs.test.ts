@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readResults } from '../../bench/summary.ts';
@@ -8,6 +9,7 @@ import { replaceBlock } from '../../tools/docs/blocks.ts';
 import {
   averageBatch,
   MIB_PER_VCPU,
+  readMeasuredCpu,
   renderBudgets,
   stageCost,
   VOLUMES,
@@ -142,7 +144,7 @@ describe('cost model', () => {
     expect(cost.lines.some((l) => l.component.startsWith('AWS Backup'))).toBe(dev.backup.awsBackup);
   });
 
-  it('bills the CPU time of the committed `npm run bench` run (copy it into WORKLOAD.measuredCpu when this fails)', () => {
+  it('bills the CPU time of the committed `npm run bench` run', () => {
     const measured = readResults().sections.costGrowth.results.processorCpuModel;
     expect(WORKLOAD.measuredCpu).toEqual(measured);
     const prod = stageByName(config, 'prod');
@@ -155,6 +157,20 @@ describe('cost model', () => {
           (measured.perInvocationMs + batch * measured.perObjectMs) / cpuShare,
       ),
     );
+  });
+
+  it('refuses a results file without the CPU fit, naming what to run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cost-model-'));
+    const file = join(dir, 'results.json');
+    await writeFile(file, JSON.stringify({ sections: { costGrowth: { results: {} } } }));
+    expect(() => readMeasuredCpu(file)).toThrow('no sections.costGrowth.results.processorCpuModel');
+    await writeFile(
+      file,
+      JSON.stringify({
+        sections: { costGrowth: { results: { processorCpuModel: { perInvocationMs: 1, perObjectMs: 2 } } } },
+      }),
+    );
+    expect(readMeasuredCpu(file)).toEqual({ perInvocationMs: 1, perObjectMs: 2 });
   });
 
   it('shows where each budget alerts from the configured amount', () => {
