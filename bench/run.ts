@@ -7,7 +7,7 @@
  * file always describes one complete run on one machine), then rewrites the figures of docs/performance.md and the
  * cost model (docs/cost-model.md bills the measured CPU) from it.
  *
- *   npm run bench                                   # everything (about 9 minutes on 2 cores)
+ *   npm run bench                                   # everything (about 10 minutes on 2 cores)
  *   npm run bench -- --only cold-start,requests     # some sections; prints, does not write results.json
  *   npm run bench -- --skip-tests                   # everything but the `npm test` timing; does not write
  */
