@@ -1,3 +1,4 @@
+import { PRICES } from '../tools/docs/cost-model.ts';
 import type { BatchResult } from './batch-latency.ts';
 import { ms, type SectionReport } from './lib/report.ts';
 import { round } from './lib/stats.ts';
@@ -7,15 +8,14 @@ import { round } from './lib/stats.ts';
  * inputs (the handler's CPU time per batch here and its round trips per object) and two documented facts:
  * - Lambda allocates CPU in proportion to memory, one full vCPU at 1,769 MB (AWS Lambda developer guide,
  *   "Configure Lambda function memory"); a single-threaded handler gains little beyond one vCPU;
- * - arm64 duration price USD 0.0000133334 per GB-second and USD 0.20 per million requests (us-east-1 list price,
- *   first tier, at the time of writing).
+ * - the arm64 duration and request prices docs/cost-model.md assumes (`PRICES`), so the two pages bill alike.
  * The CPU time comes from this machine (x64), not from Graviton, and AWS round trips are not exactly the bench's
  * added latency, so the figures rank memory sizes; AWS Lambda Power Tuning on a deployed stage decides.
  */
 
 const MIB_PER_VCPU = 1769;
-const USD_PER_GB_SECOND_ARM64 = 0.0000133334;
-const USD_PER_REQUEST = 0.2 / 1_000_000;
+const USD_PER_GB_SECOND_ARM64 = PRICES.lambdaArmPerGbSecond;
+const USD_PER_REQUEST = PRICES.lambdaPerMillionRequests / 1_000_000;
 export const MODEL_MEMORY_SIZES_MIB = [128, 256, 512, 1024, 1769] as const;
 
 export interface CostPoint {
