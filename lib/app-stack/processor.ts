@@ -61,129 +61,23 @@ export class Processor extends Construct {
     const { config } = props;
     const dataRemovalPolicy = config.dataProtection.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    // One key per data store: a key policy or grant mistake on one cannot expose the others.
-    const newKey = (keyId: string, description: string) =>
-      new kms.Key(this, keyId, {
-        description: `${description} (${config.stageName})`,
-        enableKeyRotation: true,
-        removalPolicy: dataRemovalPolicy,
-        pendingWindow: Duration.days(config.dataProtection.retainData ? 30 : 7),
-      });
-    this.objectsKey = newKey('ObjectsKey', 'Encrypts uploaded objects');
-    this.queueKey = newKey('QueueKey', 'Encrypts ingest and dead-letter messages');
-    this.tableKey = newKey('TableKey', 'Encrypts object records');
-    // Logs carry object keys (possibly personal data): encrypted with a key of ours, like the data itself.
-    this.logsKey = newKey('LogsKey', 'Encrypts the processor log groups');
-    allowCloudWatchLogsOfThisAccount(this.logsKey, 'AllowCloudWatchLogsOfThisAccount');
+    const keys = this.createKeys(config, dataRemovalPolicy);
+    this.objectsKey = keys.objectsKey;
+    this.queueKey = keys.queueKey;
+    this.tableKey = keys.tableKey;
+    this.logsKey = keys.logsKey;
 
-    // What both buckets must share: private, bucket-owner only, TLS 1.2+, versioned, kept or emptied per stage.
-    const hardenedBucket = {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      removalPolicy: dataRemovalPolicy,
-      autoDeleteObjects: !config.dataProtection.retainData,
-    } satisfies s3.BucketProps;
-
-    // Server access log targets cannot use SSE-KMS (S3 would need to call KMS as the logging service): SSE-S3.
-    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      ...hardenedBucket,
-      lifecycleRules: [
-        {
-          id: 'ExpireAccessLogs',
-          expiration: Duration.days(config.dataProtection.accessLogRetentionDays),
-          noncurrentVersionExpiration: Duration.days(1),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-    });
-    Validations.of(this.accessLogsBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This is the server access log target itself; logging its own access would recurse into a third bucket.',
-    });
-
-    // Attached when the role is created, so the handler cannot run before its permissions exist.
-    const notificationsHandlerPolicy = new iam.ManagedPolicy(this, 'NotificationsHandlerPolicy', {
-      description: 'Deploy-time only: write the objects bucket notification configuration',
-    });
-    const notificationsHandlerRole = new iam.Role(this, 'NotificationsHandlerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Deploy-time only: writes the objects bucket notification configuration',
-      managedPolicies: [notificationsHandlerPolicy],
-    });
-
-    this.bucket = new s3.Bucket(this, 'ObjectsBucket', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.objectsKey,
-      bucketKeyEnabled: true,
-      ...hardenedBucket,
-      lifecycleRules: [
-        {
-          id: 'AbortIncompleteUploadsAndExpireOldVersions',
-          abortIncompleteMultipartUploadAfter: Duration.days(
-            config.dataProtection.abortIncompleteMultipartUploadDays,
-          ),
-          noncurrentVersionExpiration: Duration.days(config.dataProtection.noncurrentVersionExpirationDays),
-          expiredObjectDeleteMarker: true,
-        },
-      ],
-      // An immutable view: CDK would otherwise attach AWSLambdaBasicExecutionRole to it; we write its policy below.
-      notificationsHandlerRole: notificationsHandlerRole.withoutPolicyUpdates(),
-    });
-
+    const buckets = this.createBuckets(config, dataRemovalPolicy);
+    this.accessLogsBucket = buckets.accessLogsBucket;
+    this.bucket = buckets.bucket;
     this.sendAccessLogsToLogBucket();
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.queueKey,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: DEAD_LETTER_RETENTION,
-      removalPolicy: dataRemovalPolicy,
-    });
-    this.ingestQueue = new sqs.Queue(this, 'IngestQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.queueKey,
-      // Fewer KMS calls (cost) for S3's SendMessage and Lambda's ReceiveMessage; one hour is the common choice.
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(config.ingestQueue.visibilityTimeoutSeconds),
-      // Messages must outlive the DLQ path: dead-lettering keeps the original enqueue timestamp.
-      retentionPeriod: DEAD_LETTER_RETENTION,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.ingestQueue.maxReceiveCount },
-      removalPolicy: dataRemovalPolicy,
-    });
+    const queues = this.createQueues(config, dataRemovalPolicy);
+    this.deadLetterQueue = queues.deadLetterQueue;
+    this.ingestQueue = queues.ingestQueue;
     this.allowBucketToPublish();
 
-    this.table = new dynamodb.Table(this, 'ObjectsTable', {
-      partitionKey: { name: 'objectKey', type: dynamodb.AttributeType.STRING },
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: this.tableKey,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: config.dataProtection.deletionProtection,
-      removalPolicy: dataRemovalPolicy,
-      ...(config.table.mode === 'provisioned'
-        ? {
-            billingMode: dynamodb.BillingMode.PROVISIONED,
-            readCapacity: config.table.read.min,
-            writeCapacity: config.table.write.min,
-          }
-        : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST }),
-    });
-    if (config.table.mode === 'provisioned') {
-      const { read, write } = config.table;
-      this.table
-        .autoScaleReadCapacity({ minCapacity: read.min, maxCapacity: read.max })
-        .scaleOnUtilization({ targetUtilizationPercent: read.targetUtilizationPercent });
-      this.table
-        .autoScaleWriteCapacity({ minCapacity: write.min, maxCapacity: write.max })
-        .scaleOnUtilization({ targetUtilizationPercent: write.targetUtilizationPercent });
-    }
-
+    this.table = this.createTable(config, dataRemovalPolicy);
     this.logGroup = new logs.LogGroup(this, 'FunctionLogGroup', {
       retention: config.logRetentionDays as logs.RetentionDays,
       encryptionKey: this.logsKey,
@@ -211,27 +105,7 @@ export class Processor extends Construct {
       table: this.table,
       tableKey: this.tableKey,
     });
-
-    this.function = new NodejsFunction(this, 'Function', {
-      description: `S3 object processor (${config.stageName})`,
-      ...processorCodeProps(),
-      memorySize: config.processor.memoryMiB,
-      timeout: Duration.seconds(config.processor.timeoutSeconds),
-      reservedConcurrentExecutions: config.processor.reservedConcurrency,
-      tracing: lambda.Tracing.ACTIVE,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      // Immutable: every permission is in FunctionPolicy, CDK grants (tracing, event source) add nothing.
-      role: this.role.withoutPolicyUpdates(),
-      environment: { ...processorEnvironment(config, this.table.tableName), ...LAMBDA_RUNTIME_ENVIRONMENT },
-      ...(network
-        ? {
-            vpc: network.vpc,
-            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-            securityGroups: [network.securityGroup],
-          }
-        : {}),
-    });
+    this.function = this.createFunction(config, network);
     // Lambda validates the role's permissions when it creates the event source mapping (and VPC ENIs).
     this.function.node.addDependency(functionPolicy);
 
@@ -253,6 +127,174 @@ export class Processor extends Construct {
       }),
     );
 
+    this.notifyIngestQueue(config);
+    this.confineCdkFunctions(config, buckets.notificationsHandlerPolicy, network !== undefined);
+    acknowledgeProcessorDecisions(this, config);
+  }
+
+  /** One key per data store: a key policy or grant mistake on one cannot expose the others. */
+  private createKeys(config: StageConfig, removalPolicy: RemovalPolicy) {
+    const newKey = (keyId: string, description: string) =>
+      new kms.Key(this, keyId, {
+        description: `${description} (${config.stageName})`,
+        enableKeyRotation: true,
+        removalPolicy,
+        pendingWindow: Duration.days(config.dataProtection.retainData ? 30 : 7),
+      });
+    const objectsKey = newKey('ObjectsKey', 'Encrypts uploaded objects');
+    const queueKey = newKey('QueueKey', 'Encrypts ingest and dead-letter messages');
+    const tableKey = newKey('TableKey', 'Encrypts object records');
+    // Logs carry object keys (possibly personal data): encrypted with a key of ours, like the data itself.
+    const logsKey = newKey('LogsKey', 'Encrypts the processor log groups');
+    allowCloudWatchLogsOfThisAccount(logsKey, 'AllowCloudWatchLogsOfThisAccount');
+    return { objectsKey, queueKey, tableKey, logsKey };
+  }
+
+  /** The objects bucket and its access-log bucket, and the role CDK's notifications handler runs as. */
+  private createBuckets(config: StageConfig, removalPolicy: RemovalPolicy) {
+    // What both buckets must share: private, bucket-owner only, TLS 1.2+, versioned, kept or emptied per stage.
+    const hardenedBucket = {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      removalPolicy,
+      autoDeleteObjects: !config.dataProtection.retainData,
+    } satisfies s3.BucketProps;
+
+    // Server access log targets cannot use SSE-KMS (S3 would need to call KMS as the logging service): SSE-S3.
+    const accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...hardenedBucket,
+      lifecycleRules: [
+        {
+          id: 'ExpireAccessLogs',
+          expiration: Duration.days(config.dataProtection.accessLogRetentionDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    Validations.of(accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the server access log target itself; logging its own access would recurse into a third bucket.',
+    });
+
+    // Attached when the role is created, so the handler cannot run before its permissions exist.
+    const notificationsHandlerPolicy = new iam.ManagedPolicy(this, 'NotificationsHandlerPolicy', {
+      description: 'Deploy-time only: write the objects bucket notification configuration',
+    });
+    const notificationsHandlerRole = new iam.Role(this, 'NotificationsHandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Deploy-time only: writes the objects bucket notification configuration',
+      managedPolicies: [notificationsHandlerPolicy],
+    });
+
+    const bucket = new s3.Bucket(this, 'ObjectsBucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.objectsKey,
+      bucketKeyEnabled: true,
+      ...hardenedBucket,
+      lifecycleRules: [
+        {
+          id: 'AbortIncompleteUploadsAndExpireOldVersions',
+          abortIncompleteMultipartUploadAfter: Duration.days(
+            config.dataProtection.abortIncompleteMultipartUploadDays,
+          ),
+          noncurrentVersionExpiration: Duration.days(config.dataProtection.noncurrentVersionExpirationDays),
+          expiredObjectDeleteMarker: true,
+        },
+      ],
+      // An immutable view: CDK would otherwise attach AWSLambdaBasicExecutionRole to it; we write its policy below.
+      notificationsHandlerRole: notificationsHandlerRole.withoutPolicyUpdates(),
+    });
+    return { accessLogsBucket, bucket, notificationsHandlerPolicy };
+  }
+
+  /** The ingest queue and its dead-letter queue, both on the queue key. */
+  private createQueues(config: StageConfig, removalPolicy: RemovalPolicy) {
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.queueKey,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      retentionPeriod: DEAD_LETTER_RETENTION,
+      removalPolicy,
+    });
+    const ingestQueue = new sqs.Queue(this, 'IngestQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.queueKey,
+      // Fewer KMS calls (cost) for S3's SendMessage and Lambda's ReceiveMessage; one hour is the common choice.
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(config.ingestQueue.visibilityTimeoutSeconds),
+      // Messages must outlive the DLQ path: dead-lettering keeps the original enqueue timestamp.
+      retentionPeriod: DEAD_LETTER_RETENTION,
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.ingestQueue.maxReceiveCount },
+      removalPolicy,
+    });
+    return { deadLetterQueue, ingestQueue };
+  }
+
+  /** The table: one item per object key, on its own key, on demand or provisioned with auto scaling. */
+  private createTable(config: StageConfig, removalPolicy: RemovalPolicy): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'ObjectsTable', {
+      partitionKey: { name: 'objectKey', type: dynamodb.AttributeType.STRING },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.tableKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: config.dataProtection.deletionProtection,
+      removalPolicy,
+      ...(config.table.mode === 'provisioned'
+        ? {
+            billingMode: dynamodb.BillingMode.PROVISIONED,
+            readCapacity: config.table.read.min,
+            writeCapacity: config.table.write.min,
+          }
+        : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST }),
+    });
+    if (config.table.mode === 'provisioned') {
+      const { read, write } = config.table;
+      table
+        .autoScaleReadCapacity({ minCapacity: read.min, maxCapacity: read.max })
+        .scaleOnUtilization({ targetUtilizationPercent: read.targetUtilizationPercent });
+      table
+        .autoScaleWriteCapacity({ minCapacity: write.min, maxCapacity: write.max })
+        .scaleOnUtilization({ targetUtilizationPercent: write.targetUtilizationPercent });
+    }
+    return table;
+  }
+
+  private createFunction(
+    config: StageConfig,
+    network: ReturnType<typeof addProcessorNetwork> | undefined,
+  ): NodejsFunction {
+    return new NodejsFunction(this, 'Function', {
+      description: `S3 object processor (${config.stageName})`,
+      ...processorCodeProps(),
+      memorySize: config.processor.memoryMiB,
+      timeout: Duration.seconds(config.processor.timeoutSeconds),
+      reservedConcurrentExecutions: config.processor.reservedConcurrency,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      // Immutable: every permission is in FunctionPolicy, CDK grants (tracing, event source) add nothing.
+      role: this.role.withoutPolicyUpdates(),
+      environment: { ...processorEnvironment(config, this.table.tableName), ...LAMBDA_RUNTIME_ENVIRONMENT },
+      ...(network
+        ? {
+            vpc: network.vpc,
+            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+            securityGroups: [network.securityGroup],
+          }
+        : {}),
+    });
+  }
+
+  /** Object-created and object-removed events (of the configured keys) go to the ingest queue. */
+  private notifyIngestQueue(config: StageConfig): void {
     const filter: s3.NotificationKeyFilter = {
       ...(config.objects.keyPrefix === undefined ? {} : { prefix: config.objects.keyPrefix }),
       ...(config.objects.keySuffix === undefined ? {} : { suffix: config.objects.keySuffix }),
@@ -268,6 +310,14 @@ export class Processor extends Construct {
     };
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, ...filters);
     this.bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, ...filters);
+  }
+
+  /** CDK's own deploy-time functions get a policy and an encrypted log group of ours, like the processor. */
+  private confineCdkFunctions(
+    config: StageConfig,
+    notificationsHandlerPolicy: iam.ManagedPolicy,
+    inVpc: boolean,
+  ): void {
     confineNotificationsHandler(this, {
       bucket: this.bucket,
       policy: notificationsHandlerPolicy,
@@ -276,7 +326,7 @@ export class Processor extends Construct {
     if (!config.dataProtection.retainData) {
       confineCdkProvider(this, CDK_PROVIDERS.autoDeleteObjects, 'AutoDeleteObjectsLogGroup', this.logsKey);
     }
-    if (network) {
+    if (inVpc) {
       confineCdkProvider(
         this,
         CDK_PROVIDERS.restrictDefaultSecurityGroup,
@@ -284,7 +334,6 @@ export class Processor extends Construct {
         this.logsKey,
       );
     }
-    acknowledgeProcessorDecisions(this, config);
   }
 
   /**
