@@ -1,7 +1,8 @@
 /**
  * Where deployment settings come from: CDK context (cdk.json "context" or `-c key=value`) and environment
- * variables, the environment winning. This file and bin/app.ts are the only places that read either; everything
- * under lib/ receives typed, validated configuration.
+ * variables, the environment winning. This file names the settings; lib/config/resolve.ts resolves them, from the
+ * CDK app's context in bin/ and from cdk.json for local/, tools/, bench/ and the docs, and everything else
+ * receives typed, validated configuration.
  *
  * The pipeline's own synth step sees only what is committed, so real accounts belong in cdk.json; environment
  * variables are for a one-off synth, a developer sandbox or CI experiments.

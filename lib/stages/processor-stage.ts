@@ -52,7 +52,7 @@ export class ProcessorStage extends Stage {
       });
       // No reference crosses the regions (the plan names the vault by ARN); the dependency orders the deploys,
       // in a sandbox (`cdk deploy --all`) as in the pipeline (CDK Pipelines runs a stage's stacks in this order).
-      this.stack.addDependency(this.drVaultStack, 'the backup plan copies into the DR vault');
+      this.stack.addStackDependency(this.drVaultStack, 'the backup plan copies into the DR vault');
     }
     this.outputs = this.stack.outputs;
     this.integTestRoleArn = this.stack.integTestRole.crossAccountRoleArn;
