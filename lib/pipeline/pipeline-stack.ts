@@ -133,6 +133,12 @@ export class PipelineStack extends Stack {
     applyStageConditions(this.pipeline, this.stages, { alarmGates: config.pipeline.alarmGates });
     restrictKeyGrants(this);
     expireArtifacts(this.pipeline.pipeline.artifactBucket);
+    // A stage outside the pipeline's region gets an artifact bucket and key in a support stack CDK creates beside
+    // this one (under the app, so this stack's aspects do not reach it): the same expiry and grant restriction.
+    for (const support of Object.values(this.pipeline.pipeline.crossRegionSupport)) {
+      restrictKeyGrants(support.stack);
+      expireArtifacts(support.replicationBucket);
+    }
     this.pipeline.pipeline.notifyOn('Notify', this.notifications.notificationTarget, {
       notificationRuleName: `${config.project}-pipeline`,
       events: [

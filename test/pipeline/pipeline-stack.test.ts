@@ -2,10 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { NagPack } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { GRANTS_ONLY_FOR_AWS_RESOURCES } from '../../lib/compliance/kms-grants.ts';
 import { nagPacks } from '../../lib/compliance/nag.ts';
 import { loadAppConfig } from '../../lib/config/app-config.ts';
 import {
@@ -18,6 +19,7 @@ import {
   stageId,
 } from '../../lib/config/names.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
+import { ARTIFACT_RETENTION_DAYS } from '../../lib/pipeline/artifact-retention.ts';
 import { ASSET_PUBLISHER } from '../../lib/pipeline/asset-publishing.ts';
 import { BUILD_IMAGE, NPM_CACHE_PATH, NPM_CI } from '../../lib/pipeline/build-environment.ts';
 import { pipelineAcknowledgements } from '../../lib/pipeline/nag-acknowledgements.ts';
@@ -771,6 +773,33 @@ describe('a stage in another region than the pipeline', () => {
           id,
         ).toBe(true);
     }
+  });
+
+  it('gets the same artifact expiry and CreateGrant restriction in that support stack as in the pipeline stack', () => {
+    const app = new App({ context: TEST_APP_CONTEXT });
+    const crossRegion = loadAppConfig({ stages: { dev: { region: 'us-east-1' } } });
+    const pipeline = new PipelineStack(app, 'ProcessorPipeline', { config: crossRegion });
+    const [support] = Object.values(pipeline.pipeline.pipeline.crossRegionSupport);
+    if (!support) throw new Error('no cross-region support stack');
+    const template = Template.fromStack(support.stack);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: 'ExpireArtifacts',
+            ExpirationInDays: ARTIFACT_RETENTION_DAYS,
+            Status: 'Enabled',
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: GRANTS_ONLY_FOR_AWS_RESOURCES, Effect: 'Deny', Action: 'kms:CreateGrant' }),
+        ]),
+      },
+    });
   });
 });
 
