@@ -12,7 +12,8 @@ import { cdkJsonContext } from '../../lib/config/resolve.ts';
  * its findings errors (`@aws-cdk/core:validateAgainstDefaultRules`) and warnings too
  * (`@aws-cdk/core:strictCfnValidateErrors`: a value outside a schema's enum, such as a log retention CloudWatch
  * does not offer, is only a warning otherwise). That the app itself synthesizes cleanly under these flags is
- * proven by test/security/flows.test.ts, which synthesizes it with cdk.json's context.
+ * proven by the CDK CLI synths of test/pipeline/rehearsal.test.ts and test/config/entry-points.test.ts (in-process
+ * synths turn the validation off: lib/config/names.ts, SCHEMA_VALIDATION_CONTEXT).
  */
 
 const outdirs: string[] = [];

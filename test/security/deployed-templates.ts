@@ -24,8 +24,9 @@ export interface DeployedApp {
 
 /**
  * The app exactly as `cdk synth` builds it (bin/build-app.ts with cdk.json's context, feature flags included, and
- * no environment overrides), synthesized once: the root synthesis also runs CDK's template validation with the
- * flags cdk.json sets. Bundling is skipped: policies do not depend on the bundle's bytes.
+ * no environment overrides), synthesized once. Bundling and CloudFormation schema validation are skipped
+ * (TEST_APP_CONTEXT): policies do not depend on the bundle's bytes, and the CLI synths of the rehearsal and
+ * entry-points tests validate the same app with cdk.json's flags.
  */
 export function synthesizeDeployedApp(): DeployedApp {
   const outdir = mkdtempSync(join(tmpdir(), 'deployed-app-'));

@@ -94,6 +94,7 @@ export function renderFlowCounts(config: AppConfig, flows: readonly Flow[] = FLO
 }
 
 export function renderNotModelled(): string {
+  if (NOT_MODELLED.length === 0) return 'None: a row evaluates every role and resource policy of every template.';
   return table(
     ['Template', 'Role or policy', 'Why no row evaluates it'],
     NOT_MODELLED.map((n) => [n.template === 'stage' ? 'each stage' : n.template, code(n.id), n.reason]),

@@ -202,6 +202,13 @@ const MUTATIONS: ReadonlyArray<{ name: string; mutate: TemplateMutation; flips: 
     ],
   },
   {
+    name: 'the alarm topic key without AllowNotifyingServices (alarms and budgets could not encrypt a message)',
+    mutate: inTemplate('staging', (t) =>
+      removeStatements(resourceNamed(t, 'MonitoringAlarmTopicKey'), bySid('AllowNotifyingServices')),
+    ),
+    flips: ['staging:alarms-use-alarm-topic-key', 'staging:budgets-use-alarm-topic-key'],
+  },
+  {
     name: "the integration-test role's prefix widened to the whole bucket",
     mutate: inTemplate('dev', (t) =>
       changeStatement(resourceNamed(t, 'IntegTestRolePolicy'), bySid('WriteTestObjects'), (s) => {
