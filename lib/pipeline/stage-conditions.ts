@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { CodePipeline } from 'aws-cdk-lib/pipelines';
 import { stageConditionRules, stageId } from '../config/names.ts';
 import type { ProcessorStage } from '../stages/processor-stage.ts';
+import { lookupRoleArn } from './stage-steps.ts';
 
 /**
  * CodePipeline V2 stage conditions for the deploy stages, which CDK Pipelines does not expose: this is the one
@@ -16,7 +17,10 @@ import type { ProcessorStage } from '../stages/processor-stage.ts';
  *
  * The alarms are in the stage accounts, the pipeline in the tooling account: each rule reads the alarm as that
  * stage's alarm-gate role (cloudwatch:DescribeAlarms on the health alarm only), assumed through the pipeline's
- * role exactly as cross-account actions are. A real account must confirm that CodePipeline accepts a rule role in
+ * role exactly as cross-account actions are. One exception: the entry rule on a stage's own alarm runs before
+ * that stage deploys, and on the pipeline's first run the stage's stack, with its alarm-gate role, does not exist
+ * yet. That rule reads through the stage account's CDK lookup role instead (`cdk bootstrap --trust` creates it,
+ * read-only, no decryption), which exists before any deploy. A real account must confirm that CodePipeline accepts a rule role in
  * another account and that the CloudWatchAlarm rule reads composite alarms (docs/promotion.md says what to do if
  * not: `alarmGates: false`).
  */
@@ -25,8 +29,16 @@ export interface StageConditionOptions {
   readonly alarmGates: boolean;
 }
 
-/** A CloudFormation `RuleDeclaration` of the CloudWatchAlarm rule for one stage's health alarm. */
-export function healthAlarmRule(name: string, watched: ProcessorStage, waitMinutes?: number) {
+/**
+ * A CloudFormation `RuleDeclaration` of the CloudWatchAlarm rule for one stage's health alarm, read as `roleArn`
+ * (default: the stage's alarm-gate role).
+ */
+export function healthAlarmRule(
+  name: string,
+  watched: ProcessorStage,
+  waitMinutes?: number,
+  roleArn: string = watched.alarmGateRoleArn,
+) {
   return {
     Name: name,
     RuleTypeId: { Category: 'Rule', Owner: 'AWS', Provider: 'CloudWatchAlarm', Version: '1' },
@@ -36,7 +48,7 @@ export function healthAlarmRule(name: string, watched: ProcessorStage, waitMinut
       ...(waitMinutes === undefined || waitMinutes === 0 ? {} : { WaitTime: String(waitMinutes) }),
     },
     Region: watched.config.region,
-    RoleArn: watched.alarmGateRoleArn,
+    RoleArn: roleArn,
   };
 }
 
@@ -64,12 +76,13 @@ export function applyStageConditions(
             Result: 'FAIL',
             Rules: [
               healthAlarmRule(rules.entryPreviousStageHealthy, previous),
-              healthAlarmRule(rules.entryOwnHealthy, stage),
+              // Before this stage's first deploy its alarm-gate role does not exist; the lookup role does.
+              healthAlarmRule(rules.entryOwnHealthy, stage, undefined, lookupRoleArn(stage)),
             ],
           },
         ],
       });
-      readers.add(previous.alarmGateRoleArn).add(stage.alarmGateRoleArn);
+      readers.add(previous.alarmGateRoleArn).add(lookupRoleArn(stage));
     }
     if (options.alarmGates && rollbackOnFailure) {
       cfn.addPropertyOverride(`Stages.${index}.OnSuccess`, {

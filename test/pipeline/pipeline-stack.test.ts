@@ -27,6 +27,7 @@ import { PipelineStack, SYNTH_COMMANDS } from '../../lib/pipeline/pipeline-stack
 import { POST_DEPLOY_BUILDSPEC_FILE } from '../../lib/pipeline/post-deploy-buildspec.ts';
 import { SBOM_DIRECTORY, SUPPLY_CHAIN_GATE_COMMANDS } from '../../lib/pipeline/supply-chain-gates.ts';
 import { CDK_CLI_VERSION } from '../../lib/pipeline/tool-versions.ts';
+import type { ProcessorStage } from '../../lib/stages/processor-stage.ts';
 import { TEST_APP_CONTEXT } from '../support/test-app.ts';
 
 // One synth for the whole file: a pipeline with every optional feature on (bake time, e-mail).
@@ -312,6 +313,25 @@ describe('stage conditions', () => {
   });
   const gateRole = (watched: (typeof config.stages)[number]) =>
     `arn:<AWS::Partition>:iam::${watched.account}:role/${config.project}-${watched.stageName}-processor-alarm-gate`;
+  const lookupRole = (watched: (typeof config.stages)[number]) =>
+    `arn:<AWS::Partition>:iam::${watched.account}:role/cdk-hnb659fds-lookup-role-${watched.account}-${watched.region}`;
+
+  /**
+   * Entry rules run before the entered stage deploys: on the pipeline's first run nothing of that stage exists yet.
+   * Every role an entry rule reads through must therefore come from somewhere else (a stage deployed earlier, or
+   * the account's bootstrap). Lists each entry rule that names a role the entered stage's own stacks create.
+   */
+  const entryRulesOnRolesNotYetCreated = (entered: ProcessorStage, rules: readonly Json[]): string[] => {
+    const createdHere = new Set(
+      Object.values(Template.fromStack(entered.stack).findResources('AWS::IAM::Role'))
+        .map((r) => (r as Resource).Properties.RoleName)
+        .filter((name): name is string => typeof name === 'string')
+        .map((name) => `:role/${name}`),
+    );
+    return rules
+      .filter((r) => [...createdHere].some((suffix) => joinLiteral(r.RoleArn).endsWith(suffix)))
+      .map((r) => `${entered.config.stageName}: ${r.Name}`);
+  };
 
   it('enter staging and prod only while the previous and their own health alarms are not in ALARM', () => {
     const [dev, staging, prod] = config.stages as [StageConfig, StageConfig, StageConfig];
@@ -327,7 +347,24 @@ describe('stage conditions', () => {
         expect.objectContaining(ruleOf(previous)),
         expect.objectContaining(ruleOf(own)),
       ]);
-      expect(entry[0]?.Rules.map((r) => joinLiteral(r.RoleArn))).toEqual([gateRole(previous), gateRole(own)]);
+      expect(entry[0]?.Rules.map((r) => joinLiteral(r.RoleArn))).toEqual([
+        gateRole(previous),
+        lookupRole(own),
+      ]);
+    }
+  });
+
+  it("read, at entry, only through roles that exist before the stage's first deploy", () => {
+    const gated = stack.stages.filter((s) => conditionsOf(stageId(s.config.stageName)).beforeEntry);
+    expect(gated.map((s) => s.config.stageName)).toEqual(['staging', 'prod']);
+    for (const entered of gated) {
+      const rules = conditionsOf(stageId(entered.config.stageName)).beforeEntry?.Conditions?.[0]?.Rules ?? [];
+      expect(entryRulesOnRolesNotYetCreated(entered, rules)).toEqual([]);
+      // The check sees the first-run failure: the stage's own alarm-gate role, created by the stage's deploy.
+      const broken = rules.map((r) => ({ ...r, RoleArn: entered.alarmGateRoleArn }));
+      expect(entryRulesOnRolesNotYetCreated(entered, broken)).toEqual(
+        rules.map((r) => `${entered.config.stageName}: ${r.Name}`),
+      );
     }
   });
 
@@ -352,13 +389,15 @@ describe('stage conditions', () => {
     }
   });
 
-  it("let the pipeline role assume exactly the stages' alarm-gate roles, each of which reads one alarm", () => {
+  it("let the pipeline role assume exactly the stages' alarm-gate roles, each of which reads one alarm, and the gated stages' lookup roles", () => {
     const pipelineRoleId = stack.getLogicalId(stack.pipeline.pipeline.role.node.defaultChild as CfnElement);
     const statements = ofType('AWS::IAM::Policy')
       .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === pipelineRoleId))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
     const gate = statements.find((st) => st.Sid === 'ReadStageHealthAlarms');
-    expect(asArray(gate?.Resource).map(joinLiteral).sort()).toEqual(config.stages.map(gateRole).sort());
+    expect(asArray(gate?.Resource).map(joinLiteral).sort()).toEqual(
+      [...config.stages.map(gateRole), ...config.stages.slice(1).map(lookupRole)].sort(),
+    );
     for (const deployed of stack.stages) {
       const template = Template.fromStack(deployed.stack);
       const roles = Object.values(

@@ -1,5 +1,6 @@
 import { INTEG_TEST_PREFIX, integTestKeyPrefix } from '../../lib/app-stack/integ-test-role.ts';
 import { ACCESS_LOG_PREFIX } from '../../lib/app-stack/processor.ts';
+import { STAGE_NAMES } from '../../lib/config/app-config.ts';
 import type { Flow } from './flow-model.ts';
 import { stageOf } from './flow-model.ts';
 import {
@@ -155,6 +156,11 @@ export const NOT_MODELLED: ReadonlyArray<{
 const withChangeReview = {
   label: 'stages with a change-set review (prod)',
   test: (s: { changeReview: { enabled: boolean } }) => s.changeReview.enabled,
+};
+/** Stage conditions gate every stage after the first on entry (lib/pipeline/stage-conditions.ts). */
+const enteredThroughAGate = {
+  label: 'stages entered through an alarm gate (all but the first)',
+  test: (s: { stageName: string }) => s.stageName !== STAGE_NAMES[0],
 };
 const alarmGateRole = stageRole('AlarmGateRole', "the stage's alarm-gate role");
 const reviewRole = pipelineRole(
@@ -1395,6 +1401,31 @@ export const FLOWS: readonly Flow[] = [
       type: 'AWS::CloudWatch::CompositeAlarm',
     }),
     decidedBy: ['AlarmGateRolePolicy#ReadHealthAlarm'],
+    expect: 'allowed',
+  },
+  {
+    // The entry rule on a stage's own alarm runs before the stage deploys, when its alarm-gate role may not exist.
+    id: 'pipeline-assumes-lookup-role-for-entry',
+    phase: 'deploy time',
+    scope: 'pipeline-to-stage',
+    when: enteredThroughAGate,
+    principal: pipelineRole('PipelineRole', 'pipeline role (stage condition rules run through it)'),
+    actions: ['sts:AssumeRole'],
+    resource: bootstrapRoleResource('lookup'),
+    decidedBy: ['PipelineRoleDefaultPolicy#ReadStageHealthAlarms', 'LookupRole (trust)'],
+    expect: 'allowed',
+  },
+  {
+    id: 'lookup-role-reads-health-alarm',
+    phase: 'deploy time',
+    scope: 'pipeline-to-stage',
+    when: enteredThroughAGate,
+    principal: bootstrapRole('lookup'),
+    actions: ['cloudwatch:DescribeAlarms'],
+    resource: stageResource('MonitoringHealthAlarm', "the stage's health alarm", {
+      type: 'AWS::CloudWatch::CompositeAlarm',
+    }),
+    decidedBy: ['aws:ReadOnlyAccess'],
     expect: 'allowed',
   },
   {
