@@ -77,6 +77,18 @@ export class PipelineBuildEnvironment extends Construct {
     });
   }
 
+  /**
+   * The synth step's machine, which the pull-request checks share so that the two run the same commands on the
+   * same machine and cannot disagree about green: tests, esbuild bundles and cdk-nag for three stages need more
+   * memory than the other steps (same price class).
+   */
+  synthCodeBuildDefaults(): CodeBuildOptions {
+    return {
+      buildEnvironment: { computeType: codebuild.ComputeType.MEDIUM },
+      timeout: Duration.minutes(45),
+    };
+  }
+
   /** Defaults for every CodeBuild project the pipeline creates (synth, self-mutation, assets, steps). */
   codeBuildDefaults(): CodeBuildOptions {
     return {

@@ -1,6 +1,5 @@
-import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { BuildSpec } from 'aws-cdk-lib/aws-codebuild';
-import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import { CodeBuildStep, CodePipeline, CodePipelineSource, type Step } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
@@ -91,11 +90,7 @@ export class PipelineStack extends Stack {
       // Self-mutation installs the CLI the lockfile pins; the Assets stage installs nothing (asset-publishing.ts).
       cliVersion: CDK_CLI_VERSION,
       codeBuildDefaults: this.buildEnvironment.codeBuildDefaults(),
-      synthCodeBuildDefaults: {
-        // Tests, esbuild bundles and cdk-nag for three stages: more memory, same price class.
-        buildEnvironment: { computeType: codebuild.ComputeType.MEDIUM },
-        timeout: Duration.minutes(45),
-      },
+      synthCodeBuildDefaults: this.buildEnvironment.synthCodeBuildDefaults(),
       synth: publishSboms(
         new CodeBuildStep('Synth', {
           input: source,

@@ -22,6 +22,9 @@ export const PULL_REQUEST_EVENTS = [
   codebuild.EventAction.PULL_REQUEST_REOPENED,
 ] as const;
 
+/** GitHub repository roles whose pull requests build at once, and whose comment lets a fork's pull request build. */
+export const PULL_REQUEST_APPROVERS = ['GITHUB_WRITE', 'GITHUB_MAINTAIN', 'GITHUB_ADMIN'] as const;
+
 /**
  * The synth gates on every pull request into the pipeline's branch, before it is merged: a CodeBuild project with
  * a GitHub webhook that reports its result as a commit status on the pull request. It deploys nothing and cannot:
@@ -40,6 +43,7 @@ export class PullRequestChecks extends Construct {
     const { pipeline, buildEnvironment } = props;
     const [owner = '', repo = ''] = pipeline.repository.split('/');
     const defaults = buildEnvironment.codeBuildDefaults();
+    const synthMachine = buildEnvironment.synthCodeBuildDefaults();
     this.project = new codebuild.Project(this, 'Project', {
       projectName: props.projectName,
       description: `Pull-request checks of ${pipeline.repository} into ${pipeline.branch}: the synth gates, nothing deployed`,
@@ -52,10 +56,10 @@ export class PullRequestChecks extends Construct {
           codebuild.FilterGroup.inEventOf(...PULL_REQUEST_EVENTS).andBaseBranchIs(pipeline.branch),
         ],
       }),
-      environment: defaults.buildEnvironment,
+      environment: { ...defaults.buildEnvironment, ...synthMachine.buildEnvironment },
       cache: defaults.cache,
       logging: defaults.logging,
-      timeout: defaults.timeout,
+      timeout: synthMachine.timeout,
       // It produces no artifact; the key covers what CodeBuild would encrypt (cache uploads, reports) anyway.
       encryptionKey: buildEnvironment.logsKey,
       buildSpec: codebuild.BuildSpec.fromObject({
@@ -69,9 +73,16 @@ export class PullRequestChecks extends Construct {
     });
     // CodeBuild reads the repository through the pipeline's CodeConnections connection (no OAuth token to keep);
     // the L2 GitHub source has no property for it.
-    (this.project.node.defaultChild as codebuild.CfnProject).addPropertyOverride('Source.Auth', {
+    const cfnProject = this.project.node.defaultChild as codebuild.CfnProject;
+    cfnProject.addPropertyOverride('Source.Auth', {
       Type: 'CODECONNECTIONS',
       Resource: pipeline.connectionArn,
+    });
+    // A pull request from a fork runs someone else's code with this project's role and cache: only after a person
+    // with write access to the repository approves it with a comment (PULL_REQUEST_APPROVERS).
+    cfnProject.addPropertyOverride('Triggers.PullRequestBuildPolicy', {
+      RequiresCommentApproval: 'FORK_PULL_REQUESTS',
+      ApproverRoles: [...PULL_REQUEST_APPROVERS],
     });
     this.project.addToRolePolicy(
       new iam.PolicyStatement({

@@ -902,6 +902,11 @@ describe('pull-request checks', () => {
           { Type: 'BASE_REF', Pattern: `refs/heads/${config.pipeline.branch}` },
         ],
       ],
+      // A fork's code runs only after someone with write access approves it in a comment.
+      PullRequestBuildPolicy: {
+        RequiresCommentApproval: 'FORK_PULL_REQUESTS',
+        ApproverRoles: ['GITHUB_WRITE', 'GITHUB_MAINTAIN', 'GITHUB_ADMIN'],
+      },
     });
   });
 
@@ -911,6 +916,19 @@ describe('pull-request checks', () => {
     expect(checks.phases.build.commands).toEqual(synth.phases.build.commands);
     expect(checks.phases.install).toEqual(synth.phases.install);
     expect(checks.phases.build.commands).toContain('npx cdk synth');
+  });
+
+  it("run them on the synth step's machine, image and timeout (a smaller one could time out where synth passes)", () => {
+    const synth = projectOf(action('Build', 'Synth'));
+    const checks = prProject().project;
+    const machine = (p: Resource) => ({
+      image: p.Properties.Environment.Image,
+      computeType: p.Properties.Environment.ComputeType,
+      privileged: p.Properties.Environment.PrivilegedMode,
+      timeoutMinutes: p.Properties.TimeoutInMinutes,
+    });
+    expect(machine(checks)).toEqual(machine(synth));
+    expect(machine(synth).computeType).toBe('BUILD_GENERAL1_MEDIUM');
   });
 
   it('deploy nothing and cannot: no pipeline runs them, and their role may assume no role at all', () => {
