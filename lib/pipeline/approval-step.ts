@@ -16,9 +16,9 @@ export interface ReviewedApprovalStepProps {
 
 /**
  * A manual approval whose comment and review link come from an earlier step's exported variables (the
- * change-set review's SUMMARY and REVIEW_URL). CDK Pipelines' own ManualApprovalStep does not look for variables
- * in its comment, so the producing step's outputs would never be wired; this one declares them, which also makes
- * the approval depend on the review.
+ * change-set review's SUMMARY and REVIEW_URL). CDK Pipelines' own ManualApprovalStep looks for variables in its
+ * comment but has no review link at all; this one declares the outputs of both, which also makes the approval
+ * depend on the review.
  */
 export class ReviewedApprovalStep extends Step implements ICodePipelineActionFactory {
   readonly comment: string;

@@ -129,6 +129,9 @@ describe('nearestRank', () => {
     expect(nearestRank([], 50)).toBeUndefined();
     // 10 values 1..10: p90 = rank 9.
     expect(nearestRank([10, 9, 8, 7, 6, 5, 4, 3, 2, 1], 90)).toBe(9);
+    // 6 values: p90 = rank ceil(5.4) = 6, where rounding would give rank 5; the median is rank 3.
+    expect(nearestRank([60, 10, 50, 20, 40, 30], 90)).toBe(60);
+    expect(nearestRank([60, 10, 50, 20, 40, 30], 50)).toBe(30);
   });
 });
 

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-codepipeline';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { explainAwsError, ToolError } from '../../tools/lib/cli.ts';
+import { EXIT, explainAwsError, ToolError } from '../../tools/lib/cli.ts';
 import { formatDuration, PROMOTIONS_HELP, promotions } from '../../tools/promotions.ts';
 import {
   ACTION_EXECUTIONS,
@@ -619,6 +619,7 @@ describe('promotions against the real SDK client', () => {
     expect(printed(error)).toBe(
       'error: pipeline "files" not found in eu-central-1: is the pipeline stack deployed there, and are the credentials for the tooling account? (--pipeline and --region override the configured name and region)',
     );
+    expect((error as { exitCode?: number }).exitCode).toBe(EXIT.notFound);
   });
 
   it('no credentials: one line saying how to get them', async () => {

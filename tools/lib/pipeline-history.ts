@@ -18,7 +18,7 @@ import {
   type PipelineExecutionSummary,
   type RuleExecutionDetail,
 } from '@aws-sdk/client-codepipeline';
-import { ToolError } from './cli.ts';
+import { EXIT, ToolError } from './cli.ts';
 
 /** One pipeline execution as the history shows it. */
 export interface Execution {
@@ -245,6 +245,7 @@ async function call<T>(
       const region = await client.config.region();
       throw new ToolError(
         `pipeline "${pipelineName}" not found in ${region}: is the pipeline stack deployed there, and are the credentials for the tooling account? (--pipeline and --region override the configured name and region)`,
+        EXIT.notFound,
       );
     }
     throw error;

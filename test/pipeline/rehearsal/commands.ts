@@ -16,7 +16,7 @@ export interface Repository {
   readonly root: string;
 }
 
-/** How a command is treated: run as it is, or only checked (with the reason printed in the test's report). */
+/** How a command is treated: run as it is, or only checked (the reason says why it is not run, for the reader). */
 export type Disposition = { readonly run: true } | { readonly run: false; readonly because: string };
 
 export interface CommandCheck {
