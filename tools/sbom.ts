@@ -34,7 +34,7 @@ package-lock.json. \`npm run licenses\` checks them against the license policy.
 Options:
   --out <dir>      where to write them (default: sbom/, ignored by git)
   --stage <name>   stage whose function asset is described (default: the production stage; every stage deploys
-                   the same bundle, test/app-stack/bundling.test.ts checks that)
+                   the same bundle, test/app-stack/processor-bundling.test.ts checks that)
   --json           print a JSON summary instead of text
   -h, --help       this text`;
 

@@ -23,7 +23,7 @@ let deployedBytes: Buffer;
 let rebuilt: BuiltBundle;
 
 beforeAll(async () => {
-  // One synth of one stage: every stage deploys the same asset (test/app-stack/bundling.test.ts checks that).
+  // One synth of one stage: every stage deploys the same asset (test/app-stack/processor-bundling.test.ts checks that).
   const deployed = synthesizeDeployedFunction({ stageName: 'prod', outdir: path.join(workDir, 'cdk.out') });
   deployedBytes = readFileSync(deployedBundlePath(deployed));
   rebuilt = await buildProcessorBundle(path.join(workDir, 'rebuilt'));

@@ -305,7 +305,7 @@ describe('promotions', () => {
     expect(staging.deployed).toMatchObject({ since: '2025-06-30T10:00:00.000Z', executionId: ID.E10 });
     // Prod runs what the rollback E7 restored: E5's commit. A rollback runs the stage's every action again, the
     // approval included: alice approved the rollback itself (E5's own approval is the fallback for a rollback
-    // that has none, test/tools/delivery-metrics.test.ts).
+    // that has none, test/tools/lib/delivery-metrics.test.ts).
     expect(prod).toMatchObject({
       stage: 'prod',
       transitionEnabled: false,

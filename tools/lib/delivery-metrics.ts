@@ -1,7 +1,7 @@
 /**
  * What a pipeline's history means: which commit each stage runs, how far each execution got and why it stopped,
  * and the four DORA metrics for production. Pure functions over `PipelineHistory`; the definitions are the ones
- * `npm run promotions -- --help` and docs/promotions.md state, and test/tools/delivery-metrics.test.ts checks the
+ * `npm run promotions -- --help` and docs/promotions.md state, and test/tools/lib/delivery-metrics.test.ts checks the
  * figures against values worked out by hand.
  */
 import type {

@@ -10,8 +10,8 @@ import {
   numberOption,
   parseToolArgs,
   ToolError,
-} from '../../tools/lib/cli.ts';
-import { clientConfig, parseEndpoints, stageContext } from '../../tools/lib/targets.ts';
+} from '../../../tools/lib/cli.ts';
+import { clientConfig, parseEndpoints, stageContext } from '../../../tools/lib/targets.ts';
 
 describe('tool command lines', () => {
   it('reject unknown flags and bad numbers as usage errors (exit 2)', () => {
@@ -204,7 +204,7 @@ describe('tool failures: one line each, with a distinct exit code', () => {
 });
 
 describe('runTool', () => {
-  const STATUS = fileURLToPath(new URL('../../tools/status.ts', import.meta.url));
+  const STATUS = fileURLToPath(new URL('../../../tools/status.ts', import.meta.url));
 
   it('exits quietly when its output is piped to a reader that stopped (`| head`)', () => {
     // `true` exits without reading, before the tool writes: every write then fails with EPIPE, as after `head`.

@@ -5,7 +5,7 @@ import type {
   StageState,
 } from '@aws-sdk/client-codepipeline';
 import { describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../../lib/config/app-config.ts';
+import { loadAppConfig } from '../../../lib/config/app-config.ts';
 import {
   commitMessageOf,
   currentDeployments,
@@ -15,9 +15,9 @@ import {
   executionsNeedingRules,
   nearestRank,
   principal,
-} from '../../tools/lib/delivery-metrics.ts';
-import type { Execution, PipelineHistory } from '../../tools/lib/pipeline-history.ts';
-import { pipelineLayout } from '../../tools/promotions.ts';
+} from '../../../tools/lib/delivery-metrics.ts';
+import type { Execution, PipelineHistory } from '../../../tools/lib/pipeline-history.ts';
+import { pipelineLayout } from '../../../tools/promotions.ts';
 
 const layout = pipelineLayout(loadAppConfig({}));
 const PROD_DEPLOY = 's3-object-processor-prod-processor.Deploy';

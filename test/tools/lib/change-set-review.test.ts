@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { StatefulChangeAllowance } from '../../lib/config/stage-config.ts';
+import type { StatefulChangeAllowance } from '../../../lib/config/stage-config.ts';
 import {
   applyStatefulGuard,
   type ChangeSetReview,
   isDestructive,
   reviewChangeSet,
-} from '../../tools/lib/change-set-review.ts';
+} from '../../../tools/lib/change-set-review.ts';
 import {
   ACCESS_LOGS_BUCKET,
   alarmOnlyChangeSet,
@@ -19,7 +19,7 @@ import {
   REPORTS_DATABASE,
   TABLE,
   tableKeySchemaChangeSet,
-} from './change-set-fixtures.ts';
+} from '../change-set-fixtures.ts';
 
 const allow = (logicalId: string): StatefulChangeAllowance => ({
   logicalId,

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../lib/config/resolve.ts';
-import { gitCommitAuthors } from '../../tools/lib/commit-authors.ts';
+import { PROJECT_ROOT } from '../../../lib/config/resolve.ts';
+import { gitCommitAuthors } from '../../../tools/lib/commit-authors.ts';
 
 describe('gitCommitAuthors', () => {
   it("reads a commit's author from the checkout, and says unknown for a commit it does not have", async () => {

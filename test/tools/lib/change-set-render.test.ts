@@ -1,8 +1,8 @@
 import type { DescribeChangeSetOutput } from '@aws-sdk/client-cloudformation';
 import { describe, expect, it } from 'vitest';
-import type { StatefulChangeAllowance } from '../../lib/config/stage-config.ts';
-import { renderMarkdown, renderSummary, staleWarning } from '../../tools/lib/change-set-render.ts';
-import { applyStatefulGuard, reviewChangeSet } from '../../tools/lib/change-set-review.ts';
+import type { StatefulChangeAllowance } from '../../../lib/config/stage-config.ts';
+import { renderMarkdown, renderSummary, staleWarning } from '../../../tools/lib/change-set-render.ts';
+import { applyStatefulGuard, reviewChangeSet } from '../../../tools/lib/change-set-review.ts';
 import {
   ACCESS_LOGS_BUCKET,
   alarmOnlyChangeSet,
@@ -14,7 +14,7 @@ import {
   REPORTS_DATABASE,
   TABLE,
   tableKeySchemaChangeSet,
-} from './change-set-fixtures.ts';
+} from '../change-set-fixtures.ts';
 
 const REASON = 'KeySchema moves to pk; tools/backfill.ts refills the new table from the bucket';
 
