@@ -17,7 +17,7 @@ import {
   type StackResourceDrift,
 } from '@aws-sdk/client-cloudformation';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { type Clock, consoleIo, type Io, runTool, systemClock, ToolError } from './lib/cli.ts';
+import { type Clock, consoleIo, EXIT, type Io, runTool, systemClock, ToolError } from './lib/cli.ts';
 
 /** What the drift check concluded. Only `in-sync` and `not-deployed` let the deploy go ahead. */
 export type DriftCheckResult =
@@ -247,6 +247,8 @@ export async function main(
   clock: Clock = systemClock,
 ): Promise<number> {
   let values: { 'stack-name'?: string; region?: string; 'role-arn'?: string; help?: boolean };
+  // Not parseToolArgs: the pipeline names a stack, a region and a role, not a stage, so the tools' common
+  // options (--stage, --endpoint, --dry-run) would be accepted here and mean nothing.
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -259,7 +261,7 @@ export async function main(
       strict: true,
     }));
   } catch (error) {
-    throw new ToolError(`${(error as Error).message}; see --help`, 2);
+    throw new ToolError(`${(error as Error).message}; see --help`, EXIT.usage);
   }
   if (values.help) {
     io.out(DRIFT_CHECK_HELP);
@@ -267,7 +269,8 @@ export async function main(
   }
   const stackName = values['stack-name'];
   const region = values.region;
-  if (!stackName || !region) throw new ToolError('--stack-name and --region are required; see --help', 2);
+  if (!stackName || !region)
+    throw new ToolError('--stack-name and --region are required; see --help', EXIT.usage);
   const roleArn = values['role-arn'];
   const credentials = roleArn ? await assumeRole(roleArn, region) : undefined;
   const cfn = new CloudFormationClient({ region, ...(credentials ? { credentials } : {}) });
