@@ -10,14 +10,15 @@
  *   npm run bench                                   # everything (about 10 minutes on 2 cores)
  *   npm run bench -- --only cold-start,requests     # some sections; prints, does not write results.json
  *   npm run bench -- --skip-tests                   # everything but the `npm test` timing; does not write
+ *   npm run bench -- --help                         # the options; runs nothing
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { synthesizeDeployedFunction } from '../devkit/deployed-function.ts';
 import { loadProjectConfig } from '../lib/config/resolve.ts';
+import { argsOrExit, EXIT, integerOption, parseCommandArgs, ToolError } from '../tools/lib/cli.ts';
 import {
   batchSection,
   buildReferenceHandlers,
@@ -63,32 +64,58 @@ const LATENCY_MS = 10;
 const MEMORY_OBJECTS = 10_000;
 const RESULTS_FILE = path.join(import.meta.dirname, 'results.json');
 
-const { values } = parseArgs({
-  options: {
+const BENCH_HELP = `Usage: npm run bench -- [options]
+
+Measures the processor next to its reference handlers (cold start, batch latency and CPU, SDK settings, cost
+growth, memory, requests per object, synth and test-suite time, local throughput) and prints the tables. A
+complete run (every section, the npm test timing included; about 10 minutes on 2 cores) also writes
+bench/results.json and rewrites docs/performance.md and docs/cost-model.md from it; any other run writes nothing.
+
+Options:
+  --only <list>             only these sections, comma-separated (a partial run):
+                            ${SECTIONS.join(', ')}
+  --skip-tests              every section but the \`npm test\` timing (a partial run)
+  --cold-start-runs <n>     fresh processes per cold-start subject (default 15)
+  --batch-runs <n>          measured passes per batch case (default 15)
+  --synth-runs <n>          timed synths of each app (default 3)
+  -h, --help                this text
+Exit codes: 0 done, 1 a measurement failed, 2 usage.`;
+
+/** The command line, checked before anything is synthesized or started. */
+function benchArgs(argv: readonly string[]) {
+  const values = parseCommandArgs(argv, {
     only: { type: 'string' },
-    'skip-tests': { type: 'boolean', default: false },
-    'cold-start-runs': { type: 'string', default: '15' },
-    'batch-runs': { type: 'string', default: '15' },
-    'synth-runs': { type: 'string', default: '3' },
-  },
-});
-const selected: readonly Section[] = values.only
-  ? values.only.split(',').map((name) => {
-      if (!(SECTIONS as readonly string[]).includes(name)) {
-        throw new Error(`--only: unknown section "${name}"; sections: ${SECTIONS.join(', ')}`);
-      }
-      return name as Section;
-    })
-  : SECTIONS;
-const positive = (name: string, raw: string | undefined) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} is "${raw}"; must be a positive integer`);
-  return n;
-};
-const coldStartRuns = positive('cold-start-runs', values['cold-start-runs']);
-const batchRuns = positive('batch-runs', values['batch-runs']);
-const synthRuns = positive('synth-runs', values['synth-runs']);
-const complete = selected.length === SECTIONS.length && !values['skip-tests'];
+    'skip-tests': { type: 'boolean' },
+    'cold-start-runs': { type: 'string' },
+    'batch-runs': { type: 'string' },
+    'synth-runs': { type: 'string' },
+  });
+  if (values.help) return 'help';
+  const selected: readonly Section[] = values.only
+    ? values.only.split(',').map((name) => {
+        if (!(SECTIONS as readonly string[]).includes(name)) {
+          throw new ToolError(
+            `--only: unknown section "${name}"; sections: ${SECTIONS.join(', ')}`,
+            EXIT.usage,
+          );
+        }
+        return name as Section;
+      })
+    : SECTIONS;
+  return {
+    selected,
+    skipTests: values['skip-tests'] ?? false,
+    coldStartRuns: integerOption('cold-start-runs', values['cold-start-runs'], 15),
+    batchRuns: integerOption('batch-runs', values['batch-runs'], 15),
+    synthRuns: integerOption('synth-runs', values['synth-runs'], 3),
+  };
+}
+
+const { selected, skipTests, coldStartRuns, batchRuns, synthRuns } = argsOrExit(
+  () => benchArgs(process.argv.slice(2)),
+  BENCH_HELP,
+);
+const complete = selected.length === SECTIONS.length && !skipTests;
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const machine = machineInfo();
@@ -135,8 +162,8 @@ try {
     }
   }
   if (selected.includes('suite')) {
-    progress(`synth (${synthRuns} runs each) and ${values['skip-tests'] ? 'not ' : ''}npm test`);
-    reports.push(await suiteSection({ synthRuns, includeTests: !values['skip-tests'] }));
+    progress(`synth (${synthRuns} runs each) and ${skipTests ? 'not ' : ''}npm test`);
+    reports.push(await suiteSection({ synthRuns, includeTests: !skipTests }));
   }
   if (selected.includes('throughput')) {
     progress('local environment throughput');

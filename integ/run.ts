@@ -28,7 +28,9 @@ export const INTEG_USAGE = `Usage: npm run integ -- (--target local | --stage <n
   --stage <name>   a deployed stage: bucket, table and role from INTEG_BUCKET_NAME, INTEG_TABLE_NAME and
                    INTEG_ROLE_ARN (set by the pipeline), else from the stage's CloudFormation outputs; every test
                    call runs as the stage's integration-test role
-  --smoke          run only the allowed-object case`;
+  --smoke          run only the allowed-object case
+  -h, --help       this text
+Exit codes: vitest's (0 every test passed, 1 a test failed); 2 usage, or no target to test.`;
 
 /** The command the runner hands to vitest, and the environment it adds. */
 export interface IntegPlan {

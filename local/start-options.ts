@@ -46,7 +46,9 @@ Options:
   --time-scale <factor>   multiply visibility timeout, batching window and function timeout,
                           e.g. 0.01 to watch a redelivery in seconds instead of minutes            [default 1]
   --verbose               print the processor's own log lines (JSON) to stderr
-  --help                  show this help`;
+  -h, --help              show this help
+Exit codes: 0 stopped; 1 the stop dropped undelivered messages or dead letters (no --data-dir), or shutdown took
+too long; 2 usage, or the environment could not start; 130 a second Ctrl-C.`;
 
 /** A command-line mistake; the message names the flag or variable and what is accepted. */
 export class UsageError extends Error {

@@ -78,8 +78,8 @@ export async function runStart(
     options = parseStartOptions(argv, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr(`npm start: ${error.message}`);
-    io.stderr('Run `npm start -- --help` for the options.');
+    // One line, as every command of the repository reports a wrong flag.
+    io.stderr(`npm start: ${error.message}; see \`npm start -- --help\``);
     return 2;
   }
   if (options.help) {

@@ -12,7 +12,13 @@ import { PROJECT_ROOT } from '../../lib/config/resolve.ts';
  */
 
 /** Folders under test/ named after a concern that spans modules: anything may live there. */
-const CONCERN_FOLDERS = ['test/security/', 'test/budgets/', 'test/dependencies/', 'test/config/'];
+const CONCERN_FOLDERS = [
+  'test/security/',
+  'test/budgets/',
+  'test/dependencies/',
+  'test/config/',
+  'test/scripts/',
+];
 
 /** Test files that are not the test of one module, each with the reason it lives where it does. */
 const NOT_ONE_MODULE: Readonly<Record<string, string>> = {

@@ -158,6 +158,7 @@ describe('npm start: clear messages for bad input', () => {
     expect(result).toMatchObject({ code: 2, stdout: '' });
     expect(result.stderr).toContain("npm start: Unknown option '--s3port'");
     expect(result.stderr).toContain('npm start -- --help');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('rejects a data dir that is a file', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { loadProjectConfig, PROJECT_ROOT } from '../../lib/config/resolve.ts';
 import type { AppConfig } from '../../lib/config/stage-config.ts';
 import { replaceBlock, table } from '../../tools/docs/blocks.ts';
+import { type Io, parseCommandArgs, runTool } from '../../tools/lib/cli.ts';
 import type { Flow } from './flow-model.ts';
 import { FLOWS, NOT_MODELLED } from './flows.ts';
 
@@ -94,7 +95,8 @@ export function renderFlowCounts(config: AppConfig, flows: readonly Flow[] = FLO
 }
 
 export function renderNotModelled(): string {
-  if (NOT_MODELLED.length === 0) return 'None: a row evaluates every role and resource policy of every template.';
+  if (NOT_MODELLED.length === 0)
+    return 'None: a row evaluates every role and resource policy of every template.';
   return table(
     ['Template', 'Role or policy', 'Why no row evaluates it'],
     NOT_MODELLED.map((n) => [n.template === 'stage' ? 'each stage' : n.template, code(n.id), n.reason]),
@@ -114,9 +116,25 @@ export function renderFlowDoc(document: string, config: AppConfig = committedCon
   return replaceBlock(withCounts, NOT_MODELLED_BLOCK, `${NOTE}\n${renderNotModelled()}`);
 }
 
-// `npm run docs:flows`: rewrite the generated blocks of docs/security.md.
-if (import.meta.main) {
+export const DOCS_FLOWS_HELP = `Usage: npm run docs:flows
+
+Rewrites the generated blocks of ${FLOW_DOC} (${FLOW_TABLE_BLOCK}, ${FLOW_COUNTS_BLOCK}, ${NOT_MODELLED_BLOCK}) from the
+rows in test/security/flows.ts, as test/security/flows.test.ts expects them.
+
+Options:
+  -h, --help   this text
+Exit codes: 0 written, 2 usage.`;
+
+/** `npm run docs:flows`: rewrites the generated blocks of docs/security.md. */
+export async function docsFlows(argv: readonly string[], io: Io): Promise<number> {
+  if (parseCommandArgs(argv, {}).help) {
+    io.out(DOCS_FLOWS_HELP);
+    return 0;
+  }
   const path = join(PROJECT_ROOT, FLOW_DOC);
   writeFileSync(path, renderFlowDoc(readFileSync(path, 'utf8')));
-  console.error(`${FLOW_DOC}: flow table written (${FLOWS.length} rows)`);
+  io.progress(`${FLOW_DOC}: flow table written (${FLOWS.length} rows)`);
+  return 0;
 }
+
+if (import.meta.main) await runTool(docsFlows);

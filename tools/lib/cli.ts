@@ -95,6 +95,48 @@ export function parseToolArgs<const T extends Record<string, OptionSpec>>(
   }
 }
 
+/**
+ * Parses argv strictly for a command that addresses no stage (a benchmark, a generator): its own options and
+ * -h/--help, none of COMMON_OPTIONS; an unknown flag or a stray argument is a usage error naming it.
+ */
+export function parseCommandArgs<const T extends Record<string, OptionSpec>>(
+  argv: readonly string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args: [...argv], options: { ...options, help: COMMON_OPTIONS.help }, strict: true })
+      .values;
+  } catch (error) {
+    throw new ToolError(`${(error as Error).message}; see --help`, EXIT.usage);
+  }
+}
+
+/**
+ * The arguments of a command whose work runs at module top level instead of in a `runTool` main (bench/run.ts),
+ * read before that work starts: `read` parses and checks them, throwing ToolError for a wrong one. On 'help' it
+ * prints `usage` and exits 0; on a ToolError, one line on stderr and its exit code; so neither does any work.
+ */
+export function argsOrExit<T>(
+  read: () => T | 'help',
+  usage: string,
+  exit: (code: number) => never = process.exit,
+  io: Io = consoleIo,
+): T {
+  let args: T | 'help';
+  try {
+    args = read();
+  } catch (error) {
+    if (!(error instanceof ToolError)) throw error;
+    io.progress(`error: ${error.message}`);
+    return exit(error.exitCode);
+  }
+  if (args === 'help') {
+    io.out(usage);
+    return exit(EXIT.ok);
+  }
+  return args;
+}
+
 /** A positive number from a flag, or a usage error naming the flag. */
 export function numberOption(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;

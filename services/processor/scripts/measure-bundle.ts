@@ -6,17 +6,59 @@
  * For each variant: bundle bytes, and module-load time (the `await import()` of the bundle in a fresh Node 24
  * process with a Lambda-like environment and --enable-source-maps, as deployed). Median and p90 of interleaved runs.
  *
- *   node services/processor/scripts/measure-bundle.ts [runs=15]
+ *   npm run measure:processor -- [runs]     (default 15; --help for the usage)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { esbuildOptionsFromCdk, REFERENCE_ENTRY } from '../../../devkit/bundle.ts';
 import { PROCESSOR_ENTRY, processorBundling } from '../../../lib/app-stack/processor-bundling.ts';
 
-const runs = Number(process.argv[2] ?? 15);
+const USAGE = `Usage: npm run measure:processor -- [runs]
+
+Builds the processor bundle as NodejsFunction does, and three variants of it (with Powertools Tracer, with
+classic zod, SDK clients only), and prints a table of each one's bytes and module-load time: median and p90 wall
+time, median CPU time, over [runs] interleaved fresh Node processes each. Writes only to a temporary directory.
+
+Arguments:
+  runs          imports per variant, a whole number >= 1 (default 15)
+  -h, --help    this text
+Exit codes: 0 done, 1 a build or an import failed, 2 usage.`;
+
+/** The run count, read before anything is built; tools/lib/cli.ts is not for scripts (the import rules). */
+function readRuns(argv: readonly string[]): number {
+  const usageError = (message: string): never => {
+    process.stderr.write(`error: ${message}; see --help\n`);
+    process.exit(2);
+  };
+  let parsed: { values: { help?: boolean }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const [raw, ...extra] = parsed.positionals;
+  if (extra.length > 0) return usageError(`one run count at most, got ${parsed.positionals.length}`);
+  if (raw === undefined) return 15;
+  const runs = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  return Number.isSafeInteger(runs) && runs >= 1
+    ? runs
+    : usageError(`runs is "${raw}"; must be a whole number >= 1`);
+}
+
+const runs = readRuns(process.argv.slice(2));
 const outRoot = mkdtempSync(path.join(tmpdir(), 'processor-measure-'));
 
 interface Variant {

@@ -4,10 +4,12 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import {
+  argsOrExit,
   EXIT,
   explainAwsError,
   integerOption,
   numberOption,
+  parseCommandArgs,
   parseToolArgs,
   ToolError,
 } from '../../../tools/lib/cli.ts';
@@ -118,6 +120,53 @@ describe('integer options', () => {
     expect(integerOption('limit', undefined, Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
     expect(() => integerOption('page-size', '1001', 1000, 1000)).toThrow('in 1..1000');
     expect(() => numberOption('minutes', '', 60)).toThrow('must be a positive number');
+  });
+});
+
+describe('command lines of commands without a stage (a benchmark, a generator)', () => {
+  it('take their own options and -h/--help, none of the stage options', () => {
+    expect(parseCommandArgs(['--check', '-h'], { check: { type: 'boolean' } })).toEqual({
+      check: true,
+      help: true,
+    });
+    for (const argv of [['--stage', 'dev'], ['--dry-run'], ['stray']]) {
+      const parse = () => parseCommandArgs(argv, { check: { type: 'boolean' } });
+      expect(parse).toThrow(expect.objectContaining({ exitCode: EXIT.usage }));
+      expect(parse).toThrow(/see --help$/);
+    }
+  });
+
+  /** argsOrExit with the exit and the output recorded: the exit throws, as process.exit never returns. */
+  function run<T>(read: () => T | 'help') {
+    const out: string[] = [];
+    const err: string[] = [];
+    const exit = (code: number): never => {
+      throw Object.assign(new Error('exit'), { code });
+    };
+    try {
+      const args = argsOrExit(read, 'Usage: x', exit, {
+        out: (l) => out.push(l),
+        progress: (l) => err.push(l),
+      });
+      return { args, out, err };
+    } catch (error) {
+      return { code: (error as { code?: number }).code, out, err };
+    }
+  }
+
+  it('answer help with the usage and exit 0, a wrong flag with one line and its exit code, before any work', () => {
+    expect(run(() => 'help')).toEqual({ code: 0, out: ['Usage: x'], err: [] });
+    expect(run(() => parseCommandArgs(['--colour'], {}))).toEqual({
+      code: EXIT.usage,
+      out: [],
+      err: [expect.stringMatching(/^error: Unknown option '--colour'; see --help$/)],
+    });
+    expect(run(() => ({ runs: 3 }))).toEqual({ args: { runs: 3 }, out: [], err: [] });
+    // A bug is not a usage error: it is thrown on, not turned into an exit.
+    const bug = () => {
+      throw new TypeError('x is undefined');
+    };
+    expect(() => argsOrExit(bug, 'Usage: x', () => undefined as never)).toThrow(TypeError);
   });
 });
 
