@@ -40,7 +40,9 @@ export function publishAssetsWithPinnedLibrary(pipeline: CodePipeline): void {
 
 /**
  * esbuild, the same binary NodejsFunction runs (as a process, like CDK does: the app does not load the bundler
- * as a library): one self-contained ES module, so the Assets action installs nothing at publish time.
+ * as a library): one self-contained ES module, so the Assets action installs nothing at publish time. It runs in
+ * the project root, whatever the caller's directory: esbuild names each input in a comment relative to its
+ * working directory, so only then are the bytes the same wherever the bundle is built (the synth, the SBOM).
  */
 export function bundleAssetPublisher(assemblyDir: string): string {
   const outfile = path.join(assemblyDir, ASSET_PUBLISHER);
@@ -59,7 +61,7 @@ export function bundleAssetPublisher(assemblyDir: string): string {
       '--legal-comments=eof',
       '--log-level=warning',
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   return outfile;
 }
