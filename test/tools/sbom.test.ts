@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProcessorBundle } from '../../devkit/bundle.ts';
 import { PROJECT_ROOT } from '../../lib/config/resolve.ts';
 import { ASSET_PUBLISHER, bundleAssetPublisher } from '../../lib/pipeline/asset-publishing.ts';
-import { APP_POLICY, FUNCTION_POLICY } from '../../tools/lib/license-policy.ts';
+import { APP_POLICY, FUNCTION_POLICY, PUBLISHER_POLICY } from '../../tools/lib/license-policy.ts';
 import { packageRootOf, readInstalledPackage, readLockfile } from '../../tools/lib/npm-packages.ts';
 import { validateSbom } from '../../tools/lib/sbom-builder.ts';
 import { SBOM_FILES } from '../../tools/lib/sbom-files.ts';
@@ -272,12 +272,19 @@ describe('all three SBOMs', () => {
     expect(JSON.stringify(errors)).toMatch(/type|pattern/);
   });
 
-  it('pass the license gate: the real bundle and the real app are within the reviewed policy', async () => {
+  it('pass the license gate: the real bundle, app and publisher are within the reviewed policy', async () => {
     expect(checkSbom(path.join(out, SBOM_FILES.function), FUNCTION_POLICY).violations).toEqual([]);
     expect(checkSbom(path.join(out, SBOM_FILES.app), APP_POLICY).violations).toEqual([]);
+    expect(checkSbom(path.join(out, SBOM_FILES.publisher), PUBLISHER_POLICY).violations).toEqual([]);
     const io = captureIo();
     expect(await licenses(['--sbom', out], io)).toBe(0);
     expect(io.text()).toMatch(/^function bundle: \d+ components; licenses: .*Apache-2.0/m);
+    expect(io.text()).toMatch(
+      new RegExp(
+        `^asset publisher: ${components(boms.publisher).length} components; licenses: .*Apache-2.0`,
+        'm',
+      ),
+    );
   });
 
   it('leave no temporary cloud assembly in the project', () => {
