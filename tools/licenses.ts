@@ -15,14 +15,15 @@ import {
   licenseViolations,
   type Violation,
 } from './lib/license-gate.ts';
-import { APP_POLICY, FUNCTION_POLICY, type LicensePolicy } from './lib/license-policy.ts';
+import { APP_POLICY, FUNCTION_POLICY, type LicensePolicy, PUBLISHER_POLICY } from './lib/license-policy.ts';
 import { DEFAULT_SBOM_DIR, SBOM_FILES } from './lib/sbom-files.ts';
 
 export const LICENSES_HELP = `Usage: npm run licenses -- [options]
 
 Checks the SBOMs of \`npm run sbom\` against the license policy (tools/lib/license-policy.ts):
-  ${SBOM_FILES.function}  against the function allowlist (permissive licenses only)
-  ${SBOM_FILES.app}       against the looser CDK app allowlist
+  ${SBOM_FILES.function}   against the function allowlist (permissive licenses only)
+  ${SBOM_FILES.app}        against the looser CDK app allowlist
+  ${SBOM_FILES.publisher}  against the CDK app allowlist too (build tooling the pipeline runs, never deployed)
 Fails (exit 1) naming every package whose license the policy does not allow, that declares none, or that is a
 devDependency (which \`npm audit --omit=dev\` would not vet). Prints the licenses found.
 
@@ -50,7 +51,9 @@ export function checkSbom(file: string, policy: LicensePolicy): ScopeResult {
   }
   const licenses: Record<string, number> = {};
   for (const c of components) {
-    for (const l of c.licenses.length > 0 ? c.licenses : ['(none)']) licenses[l] = (licenses[l] ?? 0) + 1;
+    // A package may declare one license twice (`license` and the legacy `licenses` list): counted once.
+    for (const l of new Set(c.licenses.length > 0 ? c.licenses : ['(none)']))
+      licenses[l] = (licenses[l] ?? 0) + 1;
   }
   return {
     file,
@@ -76,19 +79,18 @@ export async function licenses(argv: readonly string[], io: Io): Promise<number>
     return 0;
   }
   const dir = path.resolve(args.sbom ?? DEFAULT_SBOM_DIR);
+  const policies = { function: FUNCTION_POLICY, app: APP_POLICY, publisher: PUBLISHER_POLICY } as const;
   const results = {
-    function: checkSbom(path.join(dir, SBOM_FILES.function), FUNCTION_POLICY),
-    app: checkSbom(path.join(dir, SBOM_FILES.app), APP_POLICY),
+    function: checkSbom(path.join(dir, SBOM_FILES.function), policies.function),
+    app: checkSbom(path.join(dir, SBOM_FILES.app), policies.app),
+    publisher: checkSbom(path.join(dir, SBOM_FILES.publisher), policies.publisher),
   };
   const failed = Object.values(results).some((r) => r.violations.length > 0);
   if (args.json) {
     io.out(JSON.stringify({ ok: !failed, ...results }, null, 2));
     return failed ? 1 : 0;
   }
-  for (const [scope, policy] of [
-    ['function', FUNCTION_POLICY],
-    ['app', APP_POLICY],
-  ] as const) {
+  for (const [scope, policy] of Object.entries(policies) as [keyof typeof policies, LicensePolicy][]) {
     const r = results[scope];
     const found = Object.entries(r.licenses)
       .sort(([, a], [, b]) => b - a)

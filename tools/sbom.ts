@@ -3,7 +3,9 @@
  * - function.cdx.json: the third-party packages inside the Lambda function's code asset, read from the asset a
  *   synthesized stage deploys (its source map names every file esbuild put into the bundle);
  * - app.cdx.json: the packages whose code the CDK app loads while it synthesizes (the app of cdk.json, run as the CLI
- *   runs it).
+ *   runs it);
+ * - publisher.cdx.json: the third-party packages inside the asset publisher the pipeline's Assets stage runs
+ *   (pipeline-tools/publish-assets.mjs, bundled by the synth), read from esbuild's metafile of the same build.
  * The license gate (`npm run licenses`) and the pipeline's build artifact read these files.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,20 +16,24 @@ import { Enums } from '@cyclonedx/cyclonedx-library';
 import { ConfigError } from '../lib/config/app-config.ts';
 import { loadProjectConfig, PROJECT_ROOT } from '../lib/config/resolve.ts';
 import type { AppConfig } from '../lib/config/stage-config.ts';
+import { ASSET_PUBLISHER, bundleAssetPublisher, PUBLISHER_TARGET } from '../lib/pipeline/asset-publishing.ts';
 import { type SynthesizedProcessorStage, synthesizeProcessorStage } from '../lib/stages/function-asset.ts';
 import { recordAppModules } from './lib/app-packages.ts';
 import { type Io, runTool, ToolError } from './lib/cli.ts';
 import { type InstalledPackage, packagesOwning, readLockfile } from './lib/npm-packages.ts';
-import { buildSbom, SPEC_VERSION, serializeSbom, validateSbom } from './lib/sbom-builder.ts';
+import { buildSbom, fileHashes, SPEC_VERSION, serializeSbom, validateSbom } from './lib/sbom-builder.ts';
 import { DEFAULT_SBOM_DIR, SBOM_FILES } from './lib/sbom-files.ts';
 
 export const SBOM_HELP = `Usage: npm run sbom -- [options]
 
-Writes two CycloneDX ${SPEC_VERSION} JSON documents, validated against the CycloneDX schema:
-  function.cdx.json  the third-party packages inside the Lambda function's code asset, as a synthesized stage
-                     deploys it (from the bundle's source map), with the bundle's SHA-256 and SHA-512
-  app.cdx.json       the packages whose code the CDK app loads while it synthesizes (the app of cdk.json, run once
-                     the way \`cdk synth\` runs it)
+Writes three CycloneDX ${SPEC_VERSION} JSON documents, validated against the CycloneDX schema:
+  function.cdx.json   the third-party packages inside the Lambda function's code asset, as a synthesized stage
+                      deploys it (from the bundle's source map), with the bundle's SHA-256 and SHA-512
+  app.cdx.json        the packages whose code the CDK app loads while it synthesizes (the app of cdk.json, run
+                      once the way \`cdk synth\` runs it)
+  publisher.cdx.json  the third-party packages inside the asset publisher the pipeline's Assets stage runs
+                      (${ASSET_PUBLISHER} of the cloud assembly, bundled as the synth does;
+                      from esbuild's metafile), with the bundle's SHA-256 and SHA-512
 Each component has name, version, license (from its package.json), purl and the tarball hash of
 package-lock.json. \`npm run licenses\` checks them against the license policy.
 
@@ -38,7 +44,7 @@ Options:
   --json           print a JSON summary instead of text
   -h, --help       this text`;
 
-/** Temporary cloud assemblies of `npm run sbom`, in the project root (ignored by git). */
+/** Temporary cloud assemblies and publisher bundles of `npm run sbom`, in the project root (ignored by git). */
 export const SYNTH_DIR_PREFIX = '.sbom-synth-';
 
 /** One written document. */
@@ -114,6 +120,71 @@ export function functionSbom(synth: SynthesizedProcessorStage): {
     packages,
   });
   return { json: serializeSbom(bom), packages };
+}
+
+/**
+ * The files esbuild put code from into `outfile`, as absolute paths: the inputs of that output in its metafile
+ * with at least one byte in it (an input it read and tree-shook away entirely is not in the bundle). Input paths
+ * are relative to esbuild's working directory, the project root (bundleAssetPublisher runs it there).
+ */
+export function metafileSources(
+  metafile: string,
+  outfile: string,
+  workingDir: string = PROJECT_ROOT,
+): string[] {
+  const meta = JSON.parse(readFileSync(metafile, 'utf8')) as {
+    outputs?: Record<string, { inputs?: Record<string, { bytesInOutput?: number }> }>;
+  };
+  const output = Object.entries(meta.outputs ?? {}).find(
+    ([file]) => path.resolve(workingDir, file) === path.resolve(outfile),
+  )?.[1];
+  if (!output?.inputs) throw new ToolError(`${metafile} has no output ${outfile} with inputs`);
+  return Object.entries(output.inputs)
+    .filter(([, input]) => (input.bytesInOutput ?? 0) > 0)
+    .map(([input]) => {
+      const file = path.resolve(workingDir, input);
+      if (!existsSync(file)) {
+        throw new ToolError(`${metafile} names ${input}, which is not on this machine (${file})`);
+      }
+      return file;
+    });
+}
+
+/**
+ * The packages in the asset publisher's bundle, and the BOM that describes it. The bundle is built into
+ * `scratchDir` by the function the synth calls, with esbuild's metafile beside it (which does not change the
+ * bundle's bytes), so the hash is that of the publish-assets.mjs a `cdk synth` of this commit writes.
+ */
+export function publisherSbom(
+  scratchDir: string,
+  project: string,
+): {
+  json: string;
+  packages: InstalledPackage[];
+  sha256: string;
+} {
+  const metafile = path.join(scratchDir, 'publish-assets.meta.json');
+  const outfile = bundleAssetPublisher(scratchDir, { metafile });
+  const { packages } = packagesOwning(metafileSources(metafile, outfile));
+  const pkg = projectPackageJson();
+  const bom = buildSbom({
+    subject: {
+      type: Enums.ComponentType.Application,
+      group: project,
+      name: 'asset-publisher',
+      version: pkg.version,
+      description: `The asset publisher of the pipeline's Assets stage (${ASSET_PUBLISHER} in the cloud assembly, run with each stage account's file-publishing role): services/asset-publisher bundled by esbuild as \`cdk synth\` bundles it`,
+      files: [outfile],
+      properties: {
+        'cloud-assembly-path': ASSET_PUBLISHER,
+        'bundle-target': PUBLISHER_TARGET,
+        bundler: `esbuild@${installedVersion('esbuild')}`,
+      },
+      directDependencies: pkg.dependencies,
+    },
+    packages,
+  });
+  return { json: serializeSbom(bom), packages, sha256: fileHashes(outfile)['SHA-256'] };
 }
 
 /** The packages whose code the CDK app loaded, and their BOM. */
@@ -218,6 +289,17 @@ export async function sbom(argv: readonly string[], io: Io, deps: SbomDeps = {})
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+  io.progress(`bundling the asset publisher to read what esbuild put into it (${SBOM_FILES.publisher})...`);
+  // A scratch directory like the stage's: where the bundle is built does not change its bytes (only esbuild's
+  // working directory does, and bundleAssetPublisher fixes that), so its hash is the synth's.
+  const publisherScratch = await mkdtemp(path.join(PROJECT_ROOT, SYNTH_DIR_PREFIX));
+  let publisher: ReturnType<typeof publisherSbom>;
+  try {
+    publisher = publisherSbom(publisherScratch, config.project);
+    await writeValidated(path.join(outDir, SBOM_FILES.publisher), publisher.json);
+  } finally {
+    await rm(publisherScratch, { recursive: true, force: true });
+  }
   const appResult = await app;
   await writeValidated(path.join(outDir, SBOM_FILES.app), appResult.json);
 
@@ -232,6 +314,11 @@ export async function sbom(argv: readonly string[], io: Io, deps: SbomDeps = {})
       file: path.join(outDir, SBOM_FILES.app),
       components: count(appResult.packages),
       subject: 'CDK app at synth',
+    },
+    publisher: {
+      file: path.join(outDir, SBOM_FILES.publisher),
+      components: count(publisher.packages),
+      subject: `asset publisher ${ASSET_PUBLISHER}, SHA-256 ${publisher.sha256.slice(0, 12)}`,
     },
   };
   if (args.json) {

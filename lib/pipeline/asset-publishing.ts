@@ -13,7 +13,7 @@ export const PIPELINE_TOOLS_DIR = 'pipeline-tools';
 /** The bundled asset publisher, relative to the cloud assembly root (the Assets action's working directory). */
 export const ASSET_PUBLISHER = `${PIPELINE_TOOLS_DIR}/publish-assets.mjs`;
 /** The Node.js major of the build image that runs it (`runtime-versions` of every project). */
-const PUBLISHER_TARGET = 'node22';
+export const PUBLISHER_TARGET = 'node22';
 const PUBLISHER_ENTRY = fileURLToPath(new URL('../../services/asset-publisher/src/cli.ts', import.meta.url));
 
 /** The command CDK Pipelines puts in every asset action; ours keeps its arguments and replaces the program. */
@@ -38,11 +38,21 @@ export function publishAssetsWithPinnedLibrary(pipeline: CodePipeline): void {
   if (Stack.of(pipeline).bundlingRequired) bundleAssetPublisher(assemblyDir);
 }
 
+export interface BundleAssetPublisherOptions {
+  /**
+   * Where esbuild also writes its metafile (JSON: every input file and the bytes each put into the bundle), for
+   * `npm run sbom`. It does not change the bundle's bytes (test/tools/sbom.test.ts compares them).
+   */
+  readonly metafile?: string;
+}
+
 /**
  * esbuild, the same binary NodejsFunction runs (as a process, like CDK does: the app does not load the bundler
- * as a library): one self-contained ES module, so the Assets action installs nothing at publish time.
+ * as a library): one self-contained ES module, so the Assets action installs nothing at publish time. It runs in
+ * the project root, whatever the caller's directory: esbuild names each input in a comment relative to its
+ * working directory, so only then are the bytes the same wherever the bundle is built (the synth, the SBOM).
  */
-export function bundleAssetPublisher(assemblyDir: string): string {
+export function bundleAssetPublisher(assemblyDir: string, options: BundleAssetPublisherOptions = {}): string {
   const outfile = path.join(assemblyDir, ASSET_PUBLISHER);
   mkdirSync(path.dirname(outfile), { recursive: true });
   execFileSync(
@@ -50,6 +60,7 @@ export function bundleAssetPublisher(assemblyDir: string): string {
     [
       PUBLISHER_ENTRY,
       `--outfile=${outfile}`,
+      ...(options.metafile === undefined ? [] : [`--metafile=${options.metafile}`]),
       '--bundle',
       '--platform=node',
       '--format=esm',
@@ -59,7 +70,7 @@ export function bundleAssetPublisher(assemblyDir: string): string {
       '--legal-comments=eof',
       '--log-level=warning',
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   return outfile;
 }

@@ -17,6 +17,7 @@ import {
   FUNCTION_LICENSES,
   FUNCTION_POLICY,
   type LicensePolicy,
+  PUBLISHER_POLICY,
 } from '../../tools/lib/license-policy.ts';
 import { SBOM_FILES } from '../../tools/lib/sbom-files.ts';
 import { checkSbom, licenses } from '../../tools/licenses.ts';
@@ -24,7 +25,8 @@ import { captureIo } from './helpers.ts';
 
 /**
  * The license gate on fixtures that violate the policy (a fake component list and fake SBOM files). That the
- * real bundle and the real app pass is shown in test/tools/sbom.test.ts, over the SBOMs `npm run sbom` writes.
+ * real bundle, the real app and the real publisher pass is shown in test/tools/sbom.test.ts, over the SBOMs
+ * `npm run sbom` writes.
  */
 
 const parseSpdx = createRequire(import.meta.url)('spdx-expression-parse') as (e: string) => unknown;
@@ -55,16 +57,20 @@ function sbomJson(
   });
 }
 
-function sbomDir(name: string, fn: string, app: string): string {
-  const target = mkdtempSync(path.join(scratch, `${name}-`));
-  writeFileSync(path.join(target, SBOM_FILES.function), fn);
-  writeFileSync(path.join(target, SBOM_FILES.app), app);
-  return target;
-}
-
 const PERMISSIVE_APP = sbomJson([
   { name: 'aws-cdk-lib', version: '2.0.0', license: { license: { id: 'Apache-2.0' } } },
 ]);
+const PERMISSIVE_PUBLISHER = sbomJson([
+  { group: '@aws-cdk', name: 'cdk-assets-lib', version: '1.0.0', license: { license: { id: 'Apache-2.0' } } },
+]);
+
+function sbomDir(name: string, fn: string, app: string, publisher: string = PERMISSIVE_PUBLISHER): string {
+  const target = mkdtempSync(path.join(scratch, `${name}-`));
+  writeFileSync(path.join(target, SBOM_FILES.function), fn);
+  writeFileSync(path.join(target, SBOM_FILES.app), app);
+  writeFileSync(path.join(target, SBOM_FILES.publisher), publisher);
+  return target;
+}
 
 describe('the policy', () => {
   it.each([
@@ -75,6 +81,11 @@ describe('the policy', () => {
       expect(parseSpdx(id), id).toEqual({ license: id });
       expect(reason.length, id).toBeGreaterThan(20);
     }
+  });
+
+  it('judges the asset publisher by the app list: build tooling the pipeline runs, never deployed', () => {
+    expect(PUBLISHER_POLICY.allowed).toBe(APP_LICENSES);
+    expect(PUBLISHER_POLICY.scope).toBe('asset publisher');
   });
 
   it('the app list is looser than the function list, and neither allows strong copyleft', () => {
@@ -174,16 +185,54 @@ describe('npm run licenses', () => {
     expect(io.text()).toMatch(/function bundle: 2 components; licenses: MIT \(1\), GPL-3.0-only \(1\)/);
   });
 
-  it('passes (exit 0) when both SBOMs are within their lists, and reports as JSON', async () => {
+  it('fails (exit 1) on an asset publisher SBOM with a GPL package, naming it and its license', async () => {
+    const fn = sbomJson([{ name: 'zod', version: '4.6.7', license: { license: { id: 'MIT' } } }]);
+    const publisher = sbomJson([
+      // Allowed in the publisher (the app list), though the function list would refuse it.
+      { name: 'minimatch', version: '10.2.6', license: { license: { id: 'BlueOak-1.0.0' } } },
+      { name: 'left-pad', version: '1.3.0', license: { license: { id: 'GPL-3.0-only' } } },
+      { name: 'nothing', version: '1.0.0' },
+    ]);
+    const io = captureIo();
+    expect(await licenses(['--sbom', sbomDir('publisher', fn, PERMISSIVE_APP, publisher)], io)).toBe(1);
+    expect(io.lines.filter((l) => l.includes('FAIL'))).toEqual([
+      '  FAIL left-pad@1.3.0: license "GPL-3.0-only" is not allowed in the asset publisher',
+      '  FAIL nothing@1.0.0 declares no license',
+    ]);
+    expect(io.text()).toMatch(/^asset publisher: 3 components; licenses: BlueOak-1.0.0 \(1\), GPL-3.0-only/m);
+  });
+
+  it('counts a license a package declares twice (license and the legacy licenses list) once', () => {
+    const file = path.join(mkdtempSync(path.join(scratch, 'twice-')), SBOM_FILES.publisher);
+    const json = JSON.parse(
+      sbomJson([{ name: 'buffer-crc32', version: '1.0.0', license: { license: { id: 'MIT' } } }]),
+    );
+    json.components[0].licenses.push({ license: { id: 'MIT', url: 'https://example.com/LICENSE' } });
+    writeFileSync(file, JSON.stringify(json));
+    expect(checkSbom(file, PUBLISHER_POLICY)).toMatchObject({ licenses: { MIT: 1 }, violations: [] });
+  });
+
+  it('passes (exit 0) when all three SBOMs are within their lists, and reports as JSON', async () => {
     const fn = sbomJson([{ name: 'zod', version: '4.6.7', license: { license: { id: 'MIT' } } }]);
     const io = captureIo();
     expect(await licenses(['--sbom', sbomDir('ok', fn, PERMISSIVE_APP), '--json'], io)).toBe(0);
-    expect(JSON.parse(io.lines.join('\n'))).toMatchObject({ ok: true, function: { violations: [] } });
+    expect(JSON.parse(io.lines.join('\n'))).toMatchObject({
+      ok: true,
+      function: { violations: [] },
+      app: { violations: [] },
+      publisher: { components: 1, violations: [] },
+    });
   });
 
   it('says what to run when the SBOMs are missing, and rejects unknown options', async () => {
     expect(() => checkSbom(path.join(scratch, 'none', SBOM_FILES.function), FUNCTION_POLICY)).toThrow(
       /does not exist: run `npm run sbom` first/,
+    );
+    // An SBOM directory from before the publisher had one fails too, rather than passing it unchecked.
+    const old = sbomDir('old', PERMISSIVE_APP, PERMISSIVE_APP);
+    rmSync(path.join(old, SBOM_FILES.publisher));
+    await expect(licenses(['--sbom', old], captureIo())).rejects.toThrow(
+      /publisher\.cdx\.json does not exist/,
     );
     await expect(licenses(['--sbom-dir', 'x'], captureIo())).rejects.toMatchObject({ exitCode: 2 });
   });

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProcessorBundle } from '../../devkit/bundle.ts';
 import { PROJECT_ROOT } from '../../lib/config/resolve.ts';
-import { APP_POLICY, FUNCTION_POLICY } from '../../tools/lib/license-policy.ts';
+import { ASSET_PUBLISHER, bundleAssetPublisher } from '../../lib/pipeline/asset-publishing.ts';
+import { APP_POLICY, FUNCTION_POLICY, PUBLISHER_POLICY } from '../../tools/lib/license-policy.ts';
 import { packageRootOf, readInstalledPackage, readLockfile } from '../../tools/lib/npm-packages.ts';
 import { validateSbom } from '../../tools/lib/sbom-builder.ts';
 import { SBOM_FILES } from '../../tools/lib/sbom-files.ts';
@@ -16,10 +17,11 @@ import { SYNTH_DIR_PREFIX, sbom } from '../../tools/sbom.ts';
 import { captureIo } from './helpers.ts';
 
 /**
- * One run of `npm run sbom` for the whole file (one stage synth with esbuild, one run of the CDK app), then
- * its output is checked against facts established another way: the function's packages against an esbuild
- * metafile of the same entry and options (whose bundle is byte-identical to the asset, by the SBOM's own hash),
- * the app's against package-lock.json.
+ * One run of `npm run sbom` for the whole file (one stage synth with esbuild, one run of the CDK app, one
+ * publisher bundle), then its output is checked against facts established another way: the function's packages
+ * against an esbuild metafile of the same entry and options (whose bundle is byte-identical to the asset, by the
+ * SBOM's own hash), the app's against package-lock.json, the publisher's against the `// <input>` comments
+ * esbuild writes into the publisher bundle itself (rebuilt without a metafile: same bytes, by the SBOM's hash).
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: CycloneDX JSON, walked dynamically; the assertions check its shape.
@@ -34,19 +36,23 @@ interface Component {
 }
 
 const out = mkdtempSync(path.join(os.tmpdir(), 'sbom-test-'));
-const texts: Record<keyof typeof SBOM_FILES, string> = { function: '', app: '' };
-const boms: Record<keyof typeof SBOM_FILES, Json> = { function: {}, app: {} };
+const texts: Record<keyof typeof SBOM_FILES, string> = { function: '', app: '', publisher: '' };
+const boms: Record<keyof typeof SBOM_FILES, Json> = { function: {}, app: {}, publisher: {} };
+const SBOM_KEYS = Object.keys(SBOM_FILES) as (keyof typeof SBOM_FILES)[];
 let summary: Json;
 /** name@version of every package esbuild emitted code from, by its metafile. */
 let metafilePackages: Set<string>;
 let rebuiltSha256: string;
+/** The publisher bundle as the synth builds it (no metafile), and its SHA-256. */
+let publisherBundle: string;
+let publisherSha256: string;
 
 beforeAll(async () => {
   const io = captureIo();
   const code = await sbom(['--out', out, '--json'], io, { env: {} });
   expect(code, io.text()).toBe(0);
   summary = JSON.parse(io.lines.join('\n'));
-  for (const key of ['function', 'app'] as const) {
+  for (const key of SBOM_KEYS) {
     texts[key] = readFileSync(path.join(out, SBOM_FILES[key]), 'utf8');
     boms[key] = JSON.parse(texts[key]);
   }
@@ -62,6 +68,8 @@ beforeAll(async () => {
       metafilePackages.add(`${pkg.name}@${pkg.version}`);
     }
   }
+  publisherBundle = readFileSync(bundleAssetPublisher(path.join(out, 'publisher-rebuilt')), 'utf8');
+  publisherSha256 = createHash('sha256').update(publisherBundle).digest('hex');
 }, 180_000);
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -80,6 +88,54 @@ function difference(listed: Iterable<string>, expected: Iterable<string>) {
   return { missing: [...b].filter((x) => !a.has(x)).sort(), extra: [...a].filter((x) => !b.has(x)).sort() };
 }
 
+const nameOf = (c: Component) => (c.group ? `${c.group}/${c.name}` : c.name);
+const hashesOf = (bom: Json): Record<string, string> =>
+  Object.fromEntries(bom.metadata.component.hashes.map((h: Json) => [h.alg, h.content]));
+
+/**
+ * name@version of every package in an unminified esbuild bundle, read from the bundle's text: esbuild heads the
+ * code of each input file with a `// <path relative to its working directory>` comment.
+ */
+function bundleCommentPackages(bundle: string): { inputs: string[]; packages: Set<string> } {
+  const inputs = [...bundle.matchAll(/^\/\/ (\S+\.[cm]?[jt]s)$/gm)].map((m) => m[1] as string);
+  const packages = new Set<string>();
+  for (const input of inputs) {
+    const dir = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
+    if (!dir) continue;
+    const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, dir, 'package.json'), 'utf8'));
+    packages.add(`${pkg.name}@${pkg.version}`);
+  }
+  return { inputs, packages };
+}
+
+/**
+ * Each component against the package installed at its first path: name, version, purl and license from its
+ * package.json, and the tarball's SHA-512 unless package-lock.json says it came inside its parent's tarball
+ * (bundleDependencies, which have no tarball of their own).
+ */
+function expectInstalledFacts(bom: Json): void {
+  const lockfile = readLockfile();
+  for (const c of components(bom)) {
+    const [first] = paths(c);
+    if (!first) throw new Error(`${idOf(c)} has no installed path`);
+    const installed = readInstalledPackage(path.join(PROJECT_ROOT, first), lockfile);
+    expect(idOf(c)).toBe(`${installed.name}@${installed.version}`);
+    expect(c.purl).toBe(`pkg:npm/${installed.name.replace('@', '%40')}@${installed.version}`);
+    const declared = c.licenses?.map((l) => l.expression ?? l.license?.id ?? l.license?.name);
+    // The `license` field, then any entries of the legacy `licenses` list (yazl's buffer-crc32 has both).
+    expect(declared, idOf(c)).toEqual([
+      ...(installed.license ? [installed.license] : []),
+      ...(installed.licenses ?? []).map((l) => l.type),
+    ]);
+    const algorithms = ((c as Json).hashes ?? []).map((h: Json) => h.alg);
+    if (lockfile.packages[first]?.inBundle) {
+      expect(property(c, 'cdx:npm:package:bundled'), idOf(c)).toBe('true');
+    } else {
+      expect(algorithms, idOf(c)).toContain('SHA-512');
+    }
+  }
+}
+
 /** Names no function SBOM may contain: build and test tools, and everything only the CDK app uses. */
 function buildOnlyNames(): Set<string> {
   const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
@@ -89,7 +145,7 @@ function buildOnlyNames(): Set<string> {
 describe('function.cdx.json', () => {
   it('describes the asset the stage deploys: its hashes are those of the bundle esbuild builds from the same entry and options', () => {
     const subject = boms.function.metadata.component;
-    const hashes = Object.fromEntries(subject.hashes.map((h: Json) => [h.alg, h.content]));
+    const hashes = hashesOf(boms.function);
     expect(hashes['SHA-256']).toBe(rebuiltSha256);
     expect(hashes['SHA-512']).toMatch(/^[0-9a-f]{128}$/);
     expect(property(subject, 's3-object-processor:cdk-asset-hash')).toMatch(/^[0-9a-f]{64}$/);
@@ -124,20 +180,7 @@ describe('function.cdx.json', () => {
   });
 
   it('gives each component its version, purl and license from its own package.json, and its tarball hash', () => {
-    const lockfile = readLockfile();
-    for (const c of components(boms.function)) {
-      const [first] = paths(c);
-      if (!first) throw new Error(`${idOf(c)} has no installed path`);
-      const installed = readInstalledPackage(path.join(PROJECT_ROOT, first), lockfile);
-      expect(idOf(c)).toBe(`${installed.name}@${installed.version}`);
-      expect(c.purl).toBe(`pkg:npm/${installed.name.replace('@', '%40')}@${installed.version}`);
-      const declared = c.licenses?.map((l) => l.expression ?? l.license?.id ?? l.license?.name);
-      expect(declared, idOf(c)).toEqual([installed.license]);
-      expect(
-        (c as Json).hashes.map((h: Json) => h.alg),
-        idOf(c),
-      ).toContain('SHA-512');
-    }
+    expectInstalledFacts(boms.function);
   });
 
   it('keeps one component per package version and names every installed copy of it', () => {
@@ -147,6 +190,45 @@ describe('function.cdx.json', () => {
     for (const c of copies)
       for (const p of paths(c))
         expect(p.endsWith(`node_modules/${idOf(c).replace(/@[^@]+$/, '')}`)).toBe(true);
+  });
+});
+
+describe('publisher.cdx.json', () => {
+  it('describes the publisher the synth bundles: its hashes are those of the bundle built without a metafile', () => {
+    const subject = boms.publisher.metadata.component;
+    const hashes = hashesOf(boms.publisher);
+    // The SBOM's bundle was built with --metafile, this one without: esbuild's metafile leaves the bytes alone.
+    expect(hashes['SHA-256']).toBe(publisherSha256);
+    expect(hashes['SHA-512']).toMatch(/^[0-9a-f]{128}$/);
+    expect(property(subject, 's3-object-processor:cloud-assembly-path')).toBe(ASSET_PUBLISHER);
+    expect(property(subject, 's3-object-processor:bundler')).toMatch(/^esbuild@\d/);
+    expect(summary.publisher.components).toBe(components(boms.publisher).length);
+    expect(summary.publisher.subject).toContain(publisherSha256.slice(0, 12));
+  });
+
+  it('lists every package in the bundle, as the bundle itself names its inputs, and nothing else', () => {
+    const { inputs, packages } = bundleCommentPackages(publisherBundle);
+    // The reading works: it finds the project's own entry and the library the publisher is written over.
+    expect(inputs).toContain('services/asset-publisher/src/cli.ts');
+    expect(packages.size).toBeGreaterThan(30);
+    expect([...packages].some((p) => p.startsWith('@aws-cdk/cdk-assets-lib@'))).toBe(true);
+    expect(difference(components(boms.publisher).map(idOf), packages)).toEqual({ missing: [], extra: [] });
+  });
+
+  it('gives each component its version, purl and license from its own package.json, and its tarball hash', () => {
+    expectInstalledFacts(boms.publisher);
+    // Two of its packages come inside @aws-cdk/cloud-assembly-schema's tarball: the check above met that case.
+    expect(
+      components(boms.publisher).filter((c) => property(c, 'cdx:npm:package:bundled')).length,
+    ).toBeGreaterThan(0);
+  });
+
+  it('holds no build-only tool, no Node built-in and not the project itself', () => {
+    const names = components(boms.publisher).map(nameOf);
+    const buildOnly = buildOnlyNames();
+    expect(names.filter((n) => buildOnly.has(n))).toEqual([]);
+    expect(names.filter((n) => builtinModules.includes(n) || n.startsWith('node:'))).toEqual([]);
+    expect(names).not.toContain('s3-object-processor');
   });
 });
 
@@ -164,12 +246,12 @@ describe('app.cdx.json', () => {
   });
 });
 
-describe('both SBOMs', () => {
+describe('all three SBOMs', () => {
   it('are valid CycloneDX (strict schema, the library validator), validated without touching the network', async () => {
     const connect = vi.spyOn(net.Socket.prototype, 'connect');
     const fetch = vi.spyOn(globalThis, 'fetch');
     try {
-      for (const key of ['function', 'app'] as const) {
+      for (const key of SBOM_KEYS) {
         expect(boms[key].specVersion).toBe('1.6');
         expect(await validateSbom(texts[key]), key).toBeNull();
       }
@@ -190,12 +272,19 @@ describe('both SBOMs', () => {
     expect(JSON.stringify(errors)).toMatch(/type|pattern/);
   });
 
-  it('pass the license gate: the real bundle and the real app are within the reviewed policy', async () => {
+  it('pass the license gate: the real bundle, app and publisher are within the reviewed policy', async () => {
     expect(checkSbom(path.join(out, SBOM_FILES.function), FUNCTION_POLICY).violations).toEqual([]);
     expect(checkSbom(path.join(out, SBOM_FILES.app), APP_POLICY).violations).toEqual([]);
+    expect(checkSbom(path.join(out, SBOM_FILES.publisher), PUBLISHER_POLICY).violations).toEqual([]);
     const io = captureIo();
     expect(await licenses(['--sbom', out], io)).toBe(0);
     expect(io.text()).toMatch(/^function bundle: \d+ components; licenses: .*Apache-2.0/m);
+    expect(io.text()).toMatch(
+      new RegExp(
+        `^asset publisher: ${components(boms.publisher).length} components; licenses: .*Apache-2.0`,
+        'm',
+      ),
+    );
   });
 
   it('leave no temporary cloud assembly in the project', () => {

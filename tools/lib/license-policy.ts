@@ -1,16 +1,21 @@
 /**
  * The reviewed license policy: which licenses may enter the function bundle, and which the CDK app may load at
- * synth. `npm run licenses` checks the SBOMs against it and fails naming the package and its license. Changing
- * this file is a decision for review: say in the commit which package needs the change and who looked at the
- * license. (docs/supply-chain.md: "A disallowed license".)
+ * synth and the pipeline's asset publisher may contain. `npm run licenses` checks the SBOMs against it and fails
+ * naming the package and its license. Changing this file is a decision for review: say in the commit which
+ * package needs the change and who looked at the license. (docs/supply-chain.md: "A disallowed license".)
  *
- * The two lists differ because the two sets of code are used differently:
+ * The two lists differ because the code they cover is used differently:
  * - the function bundle is copied, minified, into every adopter's AWS accounts and runs their production
  *   workload; adopters' legal policies commonly forbid copyleft there, so only permissive licenses that ask for
  *   no more than keeping a notice are allowed;
  * - the CDK app runs at synth, in the pipeline and on developer machines, and only its output (CloudFormation
  *   templates) is deployed; nothing of it is redistributed, so file-level copyleft and the newer permissive
- *   licenses some build libraries use are acceptable there too.
+ *   licenses some build libraries use are acceptable there too;
+ * - the asset publisher (pipeline-tools/publish-assets.mjs) is build tooling of the same kind, so it is judged
+ *   by the CDK app's list: the synth bundles it into the cloud assembly, the pipeline's Assets stage runs it in
+ *   the tooling account's CodeBuild to upload the assets, and it is never deployed into a stage nor handed to
+ *   anyone. That it holds each stage account's file-publishing role is a matter for the vulnerability and
+ *   provenance gates (it is made of production dependencies, which `npm audit --omit=dev` vets), not for licenses.
  * The GPL family (GPL, LGPL, AGPL) is in neither list: its obligations follow the code into what links it.
  */
 
@@ -64,6 +69,13 @@ export const FUNCTION_POLICY: LicensePolicy = {
 
 export const APP_POLICY: LicensePolicy = {
   scope: 'CDK app',
+  allowed: APP_LICENSES,
+  exceptions: [],
+};
+
+/** What the asset publisher's bundle may contain: the CDK app's list (see above for why). */
+export const PUBLISHER_POLICY: LicensePolicy = {
+  scope: 'asset publisher',
   allowed: APP_LICENSES,
   exceptions: [],
 };

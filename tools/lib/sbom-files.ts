@@ -2,4 +2,8 @@
 export const DEFAULT_SBOM_DIR = 'sbom';
 
 /** The SBOM files in that directory. */
-export const SBOM_FILES = { function: 'function.cdx.json', app: 'app.cdx.json' } as const;
+export const SBOM_FILES = {
+  function: 'function.cdx.json',
+  app: 'app.cdx.json',
+  publisher: 'publisher.cdx.json',
+} as const;
