@@ -5,8 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { type Io, runTool, ToolError } from './lib/cli.ts';
+import { type Io, parseCommandArgs, runTool, ToolError } from './lib/cli.ts';
 import {
   developmentOnly,
   formatViolation,
@@ -64,33 +63,24 @@ export function checkSbom(file: string, policy: LicensePolicy): ScopeResult {
 }
 
 export async function licenses(argv: readonly string[], io: Io): Promise<number> {
-  let args: { sbom?: string; json?: boolean; help?: boolean };
-  try {
-    args = parseArgs({
-      args: [...argv],
-      options: { sbom: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }).values;
-  } catch (error) {
-    throw new ToolError(`${(error as Error).message}; see --help`, 2);
-  }
+  const args = parseCommandArgs(argv, { sbom: { type: 'string' }, json: { type: 'boolean' } });
   if (args.help) {
     io.out(LICENSES_HELP);
     return 0;
   }
   const dir = path.resolve(args.sbom ?? DEFAULT_SBOM_DIR);
   const policies = { function: FUNCTION_POLICY, app: APP_POLICY, publisher: PUBLISHER_POLICY } as const;
-  const results = {
-    function: checkSbom(path.join(dir, SBOM_FILES.function), policies.function),
-    app: checkSbom(path.join(dir, SBOM_FILES.app), policies.app),
-    publisher: checkSbom(path.join(dir, SBOM_FILES.publisher), policies.publisher),
-  };
+  const scopes = Object.keys(policies) as (keyof typeof policies)[];
+  const results = Object.fromEntries(
+    scopes.map((scope) => [scope, checkSbom(path.join(dir, SBOM_FILES[scope]), policies[scope])]),
+  ) as Record<keyof typeof policies, ScopeResult>;
   const failed = Object.values(results).some((r) => r.violations.length > 0);
   if (args.json) {
     io.out(JSON.stringify({ ok: !failed, ...results }, null, 2));
     return failed ? 1 : 0;
   }
-  for (const [scope, policy] of Object.entries(policies) as [keyof typeof policies, LicensePolicy][]) {
+  for (const scope of scopes) {
+    const policy = policies[scope];
     const r = results[scope];
     const found = Object.entries(r.licenses)
       .sort(([, a], [, b]) => b - a)

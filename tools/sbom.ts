@@ -11,7 +11,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Enums } from '@cyclonedx/cyclonedx-library';
 import { ConfigError } from '../lib/config/app-config.ts';
 import { loadProjectConfig, PROJECT_ROOT } from '../lib/config/resolve.ts';
@@ -19,7 +18,7 @@ import type { AppConfig } from '../lib/config/stage-config.ts';
 import { ASSET_PUBLISHER, bundleAssetPublisher, PUBLISHER_TARGET } from '../lib/pipeline/asset-publishing.ts';
 import { type SynthesizedProcessorStage, synthesizeProcessorStage } from '../lib/stages/function-asset.ts';
 import { recordAppModules } from './lib/app-packages.ts';
-import { type Io, runTool, ToolError } from './lib/cli.ts';
+import { type Io, parseCommandArgs, runTool, ToolError } from './lib/cli.ts';
 import { type InstalledPackage, packagesOwning, readLockfile } from './lib/npm-packages.ts';
 import { buildSbom, fileHashes, SPEC_VERSION, serializeSbom, validateSbom } from './lib/sbom-builder.ts';
 import { DEFAULT_SBOM_DIR, SBOM_FILES } from './lib/sbom-files.ts';
@@ -234,21 +233,11 @@ export interface SbomDeps {
 }
 
 export async function sbom(argv: readonly string[], io: Io, deps: SbomDeps = {}): Promise<number> {
-  let args: { out?: string; stage?: string; json?: boolean; help?: boolean };
-  try {
-    args = parseArgs({
-      args: [...argv],
-      options: {
-        out: { type: 'string' },
-        stage: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    throw new ToolError(`${(error as Error).message}; see --help`, 2);
-  }
+  const args = parseCommandArgs(argv, {
+    out: { type: 'string' },
+    stage: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   if (args.help) {
     io.out(SBOM_HELP);
     return 0;

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * Every npm script that runs a file of this repository with node answers `--help` before doing any work: the
  * usage on stdout, exit 0, no stack trace, no tracked file written (a generator that ignores its arguments
  * rewrites docs/). Each script runs as package.json's command line says, with `--help` appended, as
- * `npm run <name> -- --help` runs it; all of them at once, two per core. An unknown option is not run here (a
+ * `npm run <name> -- --help` runs it; at most two per core at a time. An unknown option is not run here (a
  * second round would double the time): the scripts share the parsers of tools/lib/cli.ts, tested in
- * test/tools/cli.test.ts, and `npm start`'s and `npm run integ`'s have tests of their own.
+ * test/tools/lib/cli.test.ts, and `npm start`'s and `npm run integ`'s have tests of their own.
  */
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');

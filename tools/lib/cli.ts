@@ -88,11 +88,7 @@ export function parseToolArgs<const T extends Record<string, OptionSpec>>(
   argv: readonly string[],
   options: T,
 ) {
-  try {
-    return parseArgs({ args: [...argv], options: { ...COMMON_OPTIONS, ...options }, strict: true }).values;
-  } catch (error) {
-    throw new ToolError(`${(error as Error).message}; see --help`, EXIT.usage);
-  }
+  return parseCommandArgs(argv, { ...COMMON_OPTIONS, ...options });
 }
 
 /**
