@@ -28,6 +28,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { abandoningHungRequests, type HttpTimeouts } from '../services/processor/src/clients.ts';
 import { acceptAnyCredentials, correctCopySource, serveConsistentObjects } from './s3rver-internals.ts';
 
 // Both are CommonJS without type declarations; these are the parts used here.
@@ -198,21 +199,38 @@ async function closeServer(server: Server | undefined, close: () => Promise<void
 const endpointOf = (host: string, port: number): string =>
   `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+/**
+ * Per attempt, against the local servers: they answer in milliseconds, and in seconds on a loaded machine. An
+ * attempt without a response after 10 s is hung (a connection the server dropped unseen) and is retried, so a test
+ * or the local environment fails with a TimeoutError naming the limit, or recovers, instead of waiting forever.
+ */
+export const LOCAL_HTTP_TIMEOUTS: HttpTimeouts = { connectionMs: 5_000, requestMs: 10_000 };
+
 /** S3 client configuration for the local server: endpoint, path-style addressing, region, local credentials. */
-export function s3ClientConfig(aws: Pick<LocalAws, 's3Endpoint' | 'region'>): S3ClientConfig {
+export function s3ClientConfig(
+  aws: Pick<LocalAws, 's3Endpoint' | 'region'>,
+  timeouts: HttpTimeouts = LOCAL_HTTP_TIMEOUTS,
+): S3ClientConfig {
   return {
     endpoint: aws.s3Endpoint,
     forcePathStyle: true,
     region: aws.region,
     credentials: LOCAL_AWS_CREDENTIALS,
+    requestHandler: abandoningHungRequests(timeouts),
   };
 }
 
 /** DynamoDB client configuration for the local server. */
 export function dynamodbClientConfig(
   aws: Pick<LocalAws, 'dynamodbEndpoint' | 'region'>,
+  timeouts: HttpTimeouts = LOCAL_HTTP_TIMEOUTS,
 ): DynamoDBClientConfig {
-  return { endpoint: aws.dynamodbEndpoint, region: aws.region, credentials: LOCAL_AWS_CREDENTIALS };
+  return {
+    endpoint: aws.dynamodbEndpoint,
+    region: aws.region,
+    credentials: LOCAL_AWS_CREDENTIALS,
+    requestHandler: abandoningHungRequests(timeouts),
+  };
 }
 
 /**

@@ -17,7 +17,9 @@ import {
   type StackResourceDrift,
 } from '@aws-sdk/client-cloudformation';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { abandoningHungRequests } from '../services/processor/src/clients.ts';
 import { type Clock, consoleIo, EXIT, type Io, runTool, systemClock, ToolError } from './lib/cli.ts';
+import { TOOL_HTTP_TIMEOUTS } from './lib/targets.ts';
 
 /** What the drift check concluded. Only `in-sync` and `not-deployed` let the deploy go ahead. */
 export type DriftCheckResult =
@@ -227,7 +229,7 @@ Endpoints: the AWS SDK's AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL_CLOUDFORMATION 
 
 /** Credentials of `roleArn`, for the CloudFormation client of the target account. */
 async function assumeRole(roleArn: string, region: string) {
-  const sts = new STSClient({ region });
+  const sts = new STSClient({ region, requestHandler: abandoningHungRequests(TOOL_HTTP_TIMEOUTS) });
   const { Credentials: c } = await sts.send(
     new AssumeRoleCommand({
       RoleArn: roleArn,
@@ -273,7 +275,11 @@ export async function main(
     throw new ToolError('--stack-name and --region are required; see --help', EXIT.usage);
   const roleArn = values['role-arn'];
   const credentials = roleArn ? await assumeRole(roleArn, region) : undefined;
-  const cfn = new CloudFormationClient({ region, ...(credentials ? { credentials } : {}) });
+  const cfn = new CloudFormationClient({
+    region,
+    requestHandler: abandoningHungRequests(TOOL_HTTP_TIMEOUTS),
+    ...(credentials ? { credentials } : {}),
+  });
   const result = await checkStackDrift(cfn, stackName, { sleep: clock.sleep, now: clock.now });
   for (const line of formatDriftReport(stackName, result)) io.out(line);
   return result.kind === 'in-sync' || result.kind === 'not-deployed' ? 0 : 1;

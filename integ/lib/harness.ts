@@ -12,7 +12,8 @@ import {
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_AWS_CREDENTIALS } from '../../devkit/aws-servers.ts';
 import { integTestKeyPrefix } from '../../lib/app-stack/integ-test-role.ts';
-import { type IntegTarget, roleCredentials } from './target.ts';
+import { abandoningHungRequests, type HttpTimeouts } from '../../services/processor/src/clients.ts';
+import { INTEG_HTTP_TIMEOUTS, type IntegTarget, roleCredentials } from './target.ts';
 
 /** The item as the tests read it: strings and numbers, by attribute name. */
 export type Item = Readonly<Record<string, string | number>>;
@@ -36,13 +37,17 @@ export class IntegHarness {
   private readonly dynamodb: DynamoDBClient;
   private readonly uploaded = new Set<string>();
 
-  constructor(target: IntegTarget) {
+  constructor(target: IntegTarget, timeouts: HttpTimeouts = INTEG_HTTP_TIMEOUTS) {
     this.target = target;
     const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}`;
     this.prefix = `${integTestKeyPrefix(target.keyPrefix)}${runId}/`;
     const credentials =
       target.kind === 'local' ? LOCAL_AWS_CREDENTIALS : roleCredentials(target, `integ-${runId}`);
-    const common = { region: target.region, ...(credentials && { credentials }) };
+    const common = {
+      region: target.region,
+      requestHandler: abandoningHungRequests(timeouts),
+      ...(credentials && { credentials }),
+    };
     this.s3 = new S3Client({
       ...common,
       ...(target.s3Endpoint && { endpoint: target.s3Endpoint, forcePathStyle: true }),

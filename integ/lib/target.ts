@@ -9,6 +9,15 @@ import { stageByName } from '../../lib/config/app-config.ts';
 import { INTEG_ENV, OUTPUT_KEYS, processorStackName } from '../../lib/config/names.ts';
 import { loadProjectConfig } from '../../lib/config/resolve.ts';
 import type { ReadyInfo } from '../../local/environment.ts';
+import { abandoningHungRequests, type HttpTimeouts } from '../../services/processor/src/clients.ts';
+
+/**
+ * Per attempt of the harness's SDK calls: one without a response after 20 s (a dropped connection, a hung endpoint)
+ * is abandoned and retried, so that a post-deploy test fails naming the timeout instead of running into CodeBuild's
+ * build timeout with nothing printed.
+ */
+export const INTEG_HTTP_TIMEOUTS: HttpTimeouts = { connectionMs: 5_000, requestMs: 20_000 };
+const INTEG_REQUEST_HANDLER = abandoningHungRequests(INTEG_HTTP_TIMEOUTS);
 
 export interface IntegTarget {
   readonly kind: 'local' | 'stage';
@@ -133,8 +142,8 @@ export interface StageLookupClients {
 }
 
 const defaultClients: StageLookupClients = {
-  cloudFormation: (region) => new CloudFormationClient({ region }),
-  sts: (region) => new STSClient({ region }),
+  cloudFormation: (region) => new CloudFormationClient({ region, requestHandler: INTEG_REQUEST_HANDLER }),
+  sts: (region) => new STSClient({ region, requestHandler: INTEG_REQUEST_HANDLER }),
 };
 
 /**
@@ -261,7 +270,7 @@ export function roleCredentials(
   let sts: STSClient | undefined;
   return async () => {
     if (current && current.expiration.getTime() - Date.now() > 5 * 60_000) return current;
-    sts ??= new STSClient({ region: target.region });
+    sts ??= new STSClient({ region: target.region, requestHandler: INTEG_REQUEST_HANDLER });
     current = await assumeRole(sts, roleArn, sessionName);
     return current;
   };

@@ -32,6 +32,8 @@ const NOT_ONE_MODULE: Readonly<Record<string, string>> = {
   'test/local/documented-commands.test.ts':
     "the README's and docs' commands, run against the local environment",
   'test/toolchain.test.ts': 'the Node.js major every test runs on',
+  'test/sdk-clients.test.ts':
+    'every SDK client factory outside the handler (tools, devkit, integ) against a server that never answers',
   'services/processor/test/handler.integration.test.ts': 'the handler against s3rver and dynalite',
   'services/processor/test/processor.sdk.test.ts': 'the handler with mocked SDK clients',
 };

@@ -3,6 +3,7 @@ import { ConfigError, stageByName } from '../../lib/config/app-config.ts';
 import { OUTPUT_KEYS, type OutputName, pipelineName, processorStackName } from '../../lib/config/names.ts';
 import { loadProjectConfig } from '../../lib/config/resolve.ts';
 import type { AppConfig, StageConfig } from '../../lib/config/stage-config.ts';
+import { abandoningHungRequests, type HttpTimeouts } from '../../services/processor/src/clients.ts';
 import { EXIT, ToolError } from './cli.ts';
 
 export const SERVICES = [
@@ -59,15 +60,27 @@ export function parseEndpoints(raw: readonly string[] | undefined): Partial<Reco
 export const LOOPBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 /**
+ * Per attempt: an operator's call (a page of a listing, a batch of 100 keys, a change set) answers in well under a
+ * second; one still without a response after 20 s is on a dropped connection or a hung endpoint, and is abandoned
+ * so that the SDK retries it (3 attempts). Without a limit a tool would wait forever and print nothing.
+ */
+export const TOOL_HTTP_TIMEOUTS: HttpTimeouts = { connectionMs: 5_000, requestMs: 20_000 };
+
+/**
  * SDK client settings for one service. A loopback endpoint (the local environment's emulators) gets throwaway
  * credentials so that the tools run there without an AWS profile; real endpoints use the normal credential chain.
  */
-export function clientConfig(target: AwsTarget, service: Service) {
+export function clientConfig(
+  target: AwsTarget,
+  service: Service,
+  timeouts: HttpTimeouts = TOOL_HTTP_TIMEOUTS,
+) {
   const endpoint = target.endpoints[service];
   const local =
     endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(endpoint);
   return {
     region: target.region,
+    requestHandler: abandoningHungRequests(timeouts),
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(service === 's3' && endpoint !== undefined ? { forcePathStyle: true } : {}),
     // The local environment accepts any credentials; these keep a developer's real ones off loopback.

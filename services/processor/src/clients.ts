@@ -32,7 +32,7 @@ export const DYNAMODB_MAX_ATTEMPTS = 5;
 export interface HttpTimeouts {
   /** Establishing the TCP connection. */
   readonly connectionMs: number;
-  /** The whole request and response. */
+  /** From sending the request until the response's status and headers arrive (its body streams after). */
   readonly requestMs: number;
 }
 
@@ -48,16 +48,25 @@ export interface Clients {
   readonly dynamodb: DynamoDBClient;
 }
 
-export function createClients(
-  config: Pick<ProcessorConfig, 's3Endpoint' | 'dynamodbEndpoint'>,
-  timeouts: HttpTimeouts = HTTP_TIMEOUTS,
-): Clients {
-  const requestHandler = {
+/**
+ * The SDK's request handler options for `timeouts`: an attempt that passes them fails with a TimeoutError, which
+ * the SDK retries. Shared with every other SDK client in the repository (operator tools, the local environment,
+ * the integration harness), none of which should wait forever on a hung connection either.
+ */
+export function abandoningHungRequests(timeouts: HttpTimeouts) {
+  return {
     connectionTimeout: timeouts.connectionMs,
     requestTimeout: timeouts.requestMs,
     // Without this the SDK only logs a warning when requestTimeout passes, and the attempt hangs on.
     throwOnRequestTimeout: true,
-  };
+  } as const;
+}
+
+export function createClients(
+  config: Pick<ProcessorConfig, 's3Endpoint' | 'dynamodbEndpoint'>,
+  timeouts: HttpTimeouts = HTTP_TIMEOUTS,
+): Clients {
+  const requestHandler = abandoningHungRequests(timeouts);
   return {
     s3: new S3Client({
       retryMode: 'standard',

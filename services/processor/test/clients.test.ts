@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
+import { startHungServer } from '../../../test/support/hung-server.ts';
 import { createClients, DYNAMODB_MAX_ATTEMPTS, HTTP_TIMEOUTS, S3_MAX_ATTEMPTS } from '../src/clients.ts';
 
 describe('SDK clients', () => {
@@ -90,12 +91,8 @@ describe('SDK clients', () => {
   });
 
   it('abandon an attempt that hangs after the request timeout and retry it, instead of waiting forever', async () => {
-    let requests = 0;
-    const hung = createServer(() => {
-      requests += 1; // accept the request and never answer
-    });
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const hung = await startHungServer();
+    const { endpoint } = hung;
     vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
@@ -104,14 +101,13 @@ describe('SDK clients', () => {
       await expect(
         s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'k', Range: 'bytes=0-9' })),
       ).rejects.toMatchObject({ name: 'TimeoutError' });
-      expect(requests).toBe(S3_MAX_ATTEMPTS);
+      expect(hung.requests()).toBe(S3_MAX_ATTEMPTS);
       expect(HTTP_TIMEOUTS.requestMs * (S3_MAX_ATTEMPTS + DYNAMODB_MAX_ATTEMPTS)).toBeLessThan(30_000);
     } finally {
       s3.destroy();
       dynamodb.destroy();
       vi.unstubAllEnvs();
-      hung.closeAllConnections();
-      await new Promise<void>((resolve) => hung.close(() => resolve()));
+      await hung.close();
     }
   });
 });

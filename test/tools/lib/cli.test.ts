@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { abandoningHungRequests } from '../../../services/processor/src/clients.ts';
 import {
   argsOrExit,
   EXIT,
@@ -13,7 +14,12 @@ import {
   parseToolArgs,
   ToolError,
 } from '../../../tools/lib/cli.ts';
-import { clientConfig, parseEndpoints, stageContext } from '../../../tools/lib/targets.ts';
+import {
+  clientConfig,
+  parseEndpoints,
+  stageContext,
+  TOOL_HTTP_TIMEOUTS,
+} from '../../../tools/lib/targets.ts';
 
 describe('tool command lines', () => {
   it('reject unknown flags and bad numbers as usage errors (exit 2)', () => {
@@ -60,17 +66,21 @@ describe('tool command lines', () => {
   it('point one service at an emulator, with throwaway credentials only on loopback', () => {
     const endpoints = parseEndpoints(['s3=http://127.0.0.1:4569', 'dynamodb=https://dynamodb.example.com']);
     const target = { region: 'eu-west-1', endpoints };
+    // Every client also abandons hung attempts (test/sdk-clients.test.ts shows it against a server).
+    const requestHandler = abandoningHungRequests(TOOL_HTTP_TIMEOUTS);
     expect(clientConfig(target, 's3')).toEqual({
       region: 'eu-west-1',
+      requestHandler,
       endpoint: 'http://127.0.0.1:4569',
       forcePathStyle: true,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     expect(clientConfig(target, 'dynamodb')).toEqual({
       region: 'eu-west-1',
+      requestHandler,
       endpoint: 'https://dynamodb.example.com',
     });
-    expect(clientConfig(target, 'sqs')).toEqual({ region: 'eu-west-1' });
+    expect(clientConfig(target, 'sqs')).toEqual({ region: 'eu-west-1', requestHandler });
     // One URL without a service is every other service's endpoint (the local environment's API port).
     const local = parseEndpoints(['http://127.0.0.1:4569', 's3=http://127.0.0.1:4568']);
     expect(local).toMatchObject({

@@ -1,0 +1,157 @@
+/**
+ * Every SDK client the repository builds outside the handler gives up on a hung attempt and retries it, instead of
+ * waiting forever: the operator tools, the local servers' clients (tests, the local environment, benchmarks) and the
+ * integration harness. Each is pointed at a server that accepts requests and never answers; the control, a client
+ * without the setting, is still waiting when all of them have failed, so this test fails if the setting goes.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamodbClientConfig, LOCAL_HTTP_TIMEOUTS, s3ClientConfig } from '../devkit/aws-servers.ts';
+import { IntegHarness } from '../integ/lib/harness.ts';
+import { INTEG_HTTP_TIMEOUTS } from '../integ/lib/target.ts';
+import { HTTP_TIMEOUTS } from '../services/processor/src/clients.ts';
+import { clientConfig, TOOL_HTTP_TIMEOUTS } from '../tools/lib/targets.ts';
+import { type HungServer, startHungServer } from './support/hung-server.ts';
+
+/** Short enough for a test; the defaults are checked below to be finite. */
+const SHORT = { connectionMs: 200, requestMs: 200 } as const;
+/** The SDK's default attempts for a service (3; DynamoDB's is 4 in this SDK), which none of these clients changes. */
+async function defaultAttempts(
+  Client: new (config: { region: string }) => { config: { maxAttempts(): Promise<number> }; destroy(): void },
+) {
+  const client = new Client({ region: REGION });
+  try {
+    return await client.config.maxAttempts();
+  } finally {
+    client.destroy();
+  }
+}
+/** The most attempts any of them makes. */
+const MAX_ATTEMPTS = 4;
+const REGION = 'eu-west-1';
+const LOCAL_KEYS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+let hung: HungServer;
+beforeAll(async () => {
+  hung = await startHungServer();
+});
+afterAll(() => hung?.close());
+
+/** One call through each client factory, with `SHORT` timeouts, against the hung server. */
+const cases: ReadonlyArray<
+  readonly [
+    string,
+    typeof S3Client | typeof DynamoDBClient | typeof CloudFormationClient,
+    (endpoint: string) => Promise<unknown>,
+  ]
+> = [
+  [
+    'operator tools (tools/lib/targets.ts clientConfig)',
+    CloudFormationClient,
+    async (endpoint) => {
+      const client = new CloudFormationClient({
+        ...clientConfig({ region: REGION, endpoints: { cloudformation: endpoint } }, 'cloudformation', SHORT),
+        credentials: LOCAL_KEYS,
+      });
+      try {
+        return await client.send(new DescribeStacksCommand({ StackName: 's' }));
+      } finally {
+        client.destroy();
+      }
+    },
+  ],
+  [
+    'local S3 server (devkit s3ClientConfig)',
+    S3Client,
+    async (endpoint) => {
+      const client = new S3Client(s3ClientConfig({ s3Endpoint: endpoint, region: REGION }, SHORT));
+      try {
+        return await client.send(new HeadBucketCommand({ Bucket: 'b' }));
+      } finally {
+        client.destroy();
+      }
+    },
+  ],
+  [
+    'local DynamoDB server (devkit dynamodbClientConfig)',
+    DynamoDBClient,
+    async (endpoint) => {
+      const client = new DynamoDBClient(
+        dynamodbClientConfig({ dynamodbEndpoint: endpoint, region: REGION }, SHORT),
+      );
+      try {
+        return await client.send(new DescribeTableCommand({ TableName: 't' }));
+      } finally {
+        client.destroy();
+      }
+    },
+  ],
+  [
+    'integration harness (integ/lib/harness.ts), whose first call is an S3 upload',
+    S3Client,
+    (endpoint) =>
+      new IntegHarness(
+        {
+          kind: 'local',
+          description: 'hung server',
+          stage: 'dev',
+          bucket: 'b',
+          table: 't',
+          region: REGION,
+          s3Endpoint: endpoint,
+          dynamodbEndpoint: endpoint,
+          maxObjectBytes: 1024,
+          keyPrefix: '',
+          keySuffix: '',
+          pollTimeoutMs: 0,
+        },
+        SHORT,
+      ).put('k', new Uint8Array([1])),
+  ],
+];
+
+describe('SDK clients against a server that never answers', () => {
+  it.each(cases)(
+    '%s: fails with a TimeoutError after each attempt times out',
+    async (_name, Client, call) => {
+      const attempts = await defaultAttempts(Client);
+      const before = hung.requests();
+      await expect(call(hung.endpoint)).rejects.toMatchObject({ name: 'TimeoutError' });
+      expect(hung.requests() - before).toBe(attempts);
+      expect(attempts).toBeLessThanOrEqual(MAX_ATTEMPTS);
+    },
+    10_000, // a client that waits forever fails here, not at the suite's 60 s
+  );
+
+  it('control: a client without the setting is still waiting after every one of them would have failed', async () => {
+    const { requestHandler: _dropped, ...withoutTimeouts } = s3ClientConfig({
+      s3Endpoint: hung.endpoint,
+      region: REGION,
+    });
+    const client = new S3Client({ ...withoutTimeouts, maxAttempts: 1 });
+    try {
+      const outcome = await Promise.race([
+        client.send(new HeadBucketCommand({ Bucket: 'b' })).then(
+          () => 'answered',
+          (error: Error) => error.name,
+        ),
+        new Promise((resolve) =>
+          setTimeout(() => resolve('still waiting'), MAX_ATTEMPTS * SHORT.requestMs * 3),
+        ),
+      ]);
+      expect(outcome).toBe('still waiting');
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('defaults: every attempt has a finite limit, and a hung call fails within 100 s', () => {
+    for (const timeouts of [TOOL_HTTP_TIMEOUTS, LOCAL_HTTP_TIMEOUTS, INTEG_HTTP_TIMEOUTS, HTTP_TIMEOUTS]) {
+      expect(timeouts.connectionMs).toBeGreaterThan(0);
+      expect(timeouts.requestMs).toBeGreaterThan(0);
+      expect(MAX_ATTEMPTS * (timeouts.connectionMs + timeouts.requestMs)).toBeLessThanOrEqual(100_000);
+    }
+  });
+});
