@@ -11,8 +11,9 @@ import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { abandoningHungRequests } from '../../services/processor/src/clients.ts';
 import { ToolError } from '../../tools/lib/cli.ts';
-import { stageContext } from '../../tools/lib/targets.ts';
+import { stageContext, TOOL_HTTP_TIMEOUTS } from '../../tools/lib/targets.ts';
 import { EXIT_BLOCKED, reviewChangeSetCli } from '../../tools/review-change-set.ts';
 import {
   alarmOnlyChangeSet,
@@ -150,7 +151,11 @@ describe('review-change-set, end to end', () => {
     expect(record.map((p) => p.Changes.length)).toEqual([4, 5]);
 
     // The upload uses the build's own credentials, in the build's region, encrypted with the given key.
-    expect(configs.s3[0]).toEqual({ region: 'eu-central-1' });
+    // The pipeline's region and the default endpoint, with the tools' per-attempt timeouts.
+    expect(configs.s3[0]).toEqual({
+      region: 'eu-central-1',
+      requestHandler: abandoningHungRequests(TOOL_HTTP_TIMEOUTS),
+    });
     const puts = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(puts.map((p) => [p.Bucket, p.Key, p.ServerSideEncryption, p.SSEKMSKeyId])).toEqual([
       [
