@@ -21,12 +21,7 @@ const SHORT = { connectionMs: 200, requestMs: 200 } as const;
 async function defaultAttempts(
   Client: new (config: { region: string }) => { config: { maxAttempts(): Promise<number> }; destroy(): void },
 ) {
-  const client = new Client({ region: REGION });
-  try {
-    return await client.config.maxAttempts();
-  } finally {
-    client.destroy();
-  }
+  return withClient(new Client({ region: REGION }), (c) => c.config.maxAttempts());
 }
 /** The most attempts any of them makes. */
 const MAX_ATTEMPTS = 4;
@@ -39,6 +34,18 @@ beforeAll(async () => {
 });
 afterAll(() => hung?.close());
 
+/** `call` on a new client, which is destroyed after it whatever the outcome. */
+async function withClient<C extends { destroy(): void }, T>(
+  client: C,
+  call: (c: C) => Promise<T>,
+): Promise<T> {
+  try {
+    return await call(client);
+  } finally {
+    client.destroy();
+  }
+}
+
 /** One call through each client factory, with `SHORT` timeouts, against the hung server. */
 const cases: ReadonlyArray<
   readonly [
@@ -50,43 +57,35 @@ const cases: ReadonlyArray<
   [
     'operator tools (tools/lib/targets.ts clientConfig)',
     CloudFormationClient,
-    async (endpoint) => {
-      const client = new CloudFormationClient({
-        ...clientConfig({ region: REGION, endpoints: { cloudformation: endpoint } }, 'cloudformation', SHORT),
-        credentials: LOCAL_KEYS,
-      });
-      try {
-        return await client.send(new DescribeStacksCommand({ StackName: 's' }));
-      } finally {
-        client.destroy();
-      }
-    },
+    (endpoint) =>
+      withClient(
+        new CloudFormationClient({
+          ...clientConfig(
+            { region: REGION, endpoints: { cloudformation: endpoint } },
+            'cloudformation',
+            SHORT,
+          ),
+          credentials: LOCAL_KEYS,
+        }),
+        (c) => c.send(new DescribeStacksCommand({ StackName: 's' })),
+      ),
   ],
   [
     'local S3 server (devkit s3ClientConfig)',
     S3Client,
-    async (endpoint) => {
-      const client = new S3Client(s3ClientConfig({ s3Endpoint: endpoint, region: REGION }, SHORT));
-      try {
-        return await client.send(new HeadBucketCommand({ Bucket: 'b' }));
-      } finally {
-        client.destroy();
-      }
-    },
+    (endpoint) =>
+      withClient(new S3Client(s3ClientConfig({ s3Endpoint: endpoint, region: REGION }, SHORT)), (c) =>
+        c.send(new HeadBucketCommand({ Bucket: 'b' })),
+      ),
   ],
   [
     'local DynamoDB server (devkit dynamodbClientConfig)',
     DynamoDBClient,
-    async (endpoint) => {
-      const client = new DynamoDBClient(
-        dynamodbClientConfig({ dynamodbEndpoint: endpoint, region: REGION }, SHORT),
-      );
-      try {
-        return await client.send(new DescribeTableCommand({ TableName: 't' }));
-      } finally {
-        client.destroy();
-      }
-    },
+    (endpoint) =>
+      withClient(
+        new DynamoDBClient(dynamodbClientConfig({ dynamodbEndpoint: endpoint, region: REGION }, SHORT)),
+        (c) => c.send(new DescribeTableCommand({ TableName: 't' })),
+      ),
   ],
   [
     'integration harness (integ/lib/harness.ts), whose first call is an S3 upload',
