@@ -12,8 +12,8 @@ import { dynamodbClientConfig, LOCAL_HTTP_TIMEOUTS, s3ClientConfig } from '../de
 import { IntegHarness } from '../integ/lib/harness.ts';
 import { INTEG_HTTP_TIMEOUTS } from '../integ/lib/target.ts';
 import { HTTP_TIMEOUTS } from '../services/processor/src/clients.ts';
+import { type HungServer, startHungServer } from '../services/processor/test/support/hung-server.ts';
 import { clientConfig, TOOL_HTTP_TIMEOUTS } from '../tools/lib/targets.ts';
-import { type HungServer, startHungServer } from './support/hung-server.ts';
 
 /** Short enough for a test; the defaults are checked below to be finite. */
 const SHORT = { connectionMs: 200, requestMs: 200 } as const;

@@ -3,8 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
-import { startHungServer } from '../../../test/support/hung-server.ts';
 import { createClients, DYNAMODB_MAX_ATTEMPTS, HTTP_TIMEOUTS, S3_MAX_ATTEMPTS } from '../src/clients.ts';
+import { startHungServer } from './support/hung-server.ts';
 
 describe('SDK clients', () => {
   it('configure retries explicitly, whatever AWS_MAX_ATTEMPTS / AWS_RETRY_MODE say', async () => {
