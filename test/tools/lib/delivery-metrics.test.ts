@@ -225,6 +225,47 @@ describe('doraMetrics', () => {
       ['back', 30],
     ]);
   });
+  it('counts nothing against a release rejected at the approval, when the failed stage then rolls back', () => {
+    // docs/promotion.md: a rejection fails Prod, and a failed Prod rolls back to "good". The rejected release
+    // deployed nothing, so it is no deployment and no failure; the rollback is no deployment either.
+    const base = history([
+      { id: 'good', deployed: 10, smoke: 'Succeeded', message: 'feat: good', authored: 9 },
+      { id: 'back', deployed: 20.5, smoke: 'Succeeded', message: 'feat: good', rollbackTo: 'good' },
+    ]);
+    const rejected: Execution = {
+      id: 'rejected',
+      summary: {
+        pipelineExecutionId: 'rejected',
+        status: 'Failed',
+        startTime: hour(17),
+        executionType: 'STANDARD',
+      },
+      actions: [
+        {
+          pipelineExecutionId: 'rejected',
+          stageName: 'Prod',
+          actionName: PROD_APPROVAL,
+          status: 'Failed',
+          startTime: hour(19),
+          lastUpdateTime: hour(20),
+          updatedBy: 'arn:aws:sts::111111111111:assumed-role/Approvers/bob',
+          input: { actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } },
+        },
+      ],
+    };
+    const executions = [...base.executions, rejected].sort(
+      (a, b) => (b.summary?.startTime?.getTime() ?? 0) - (a.summary?.startTime?.getTime() ?? 0),
+    );
+    const h: PipelineHistory = { ...base, executions, byId: new Map(executions.map((e) => [e.id, e])) };
+
+    const m = doraMetrics(h, layout, window, fix);
+    expect(m.deploymentFrequency.deployments).toBe(1);
+    expect(m.changeFailureRate.failures).toEqual([]);
+    expect(m.timeToRestore.restored).toEqual([]);
+    const report = describeExecution(rejected, h, layout);
+    expect(report.outcome.kind).toBe('rejected');
+    expect(report.outcome.text).toBe('rejected at Prod.ApproveDeploy by bob (Approvers); rolled back by back');
+  });
 });
 
 describe('currentDeployments', () => {
