@@ -264,7 +264,9 @@ describe('doraMetrics', () => {
     expect(m.timeToRestore.restored).toEqual([]);
     const report = describeExecution(rejected, h, layout);
     expect(report.outcome.kind).toBe('rejected');
-    expect(report.outcome.text).toBe('rejected at Prod.ApproveDeploy by bob (Approvers); rolled back by back');
+    expect(report.outcome.text).toBe(
+      'rejected at Prod.ApproveDeploy by bob (Approvers); rolled back by back',
+    );
   });
 });
 
