@@ -444,6 +444,80 @@ export function paginatedChangeSet(): [DescribeChangeSetOutput, DescribeChangeSe
   ];
 }
 
+/**
+ * VPC mode: the function's security group opens egress to a new port (a property of the group, as CDK writes it),
+ * a standalone ingress rule is added, and the group's tags change on another group (not a rule change).
+ */
+const securityGroupChanges: Change[] = [
+  {
+    Type: 'Resource',
+    HookInvocationCount: 0,
+    ResourceChange: {
+      Action: 'Modify',
+      LogicalResourceId: 'ProcessorFunctionSecurityGroupA1B2C3D4',
+      PhysicalResourceId: 'sg-0a1b2c3d4e5f60718',
+      ResourceType: 'AWS::EC2::SecurityGroup',
+      Replacement: 'False',
+      Scope: ['Properties'],
+      Details: [
+        {
+          Target: {
+            Attribute: 'Properties',
+            Name: 'SecurityGroupEgress',
+            RequiresRecreation: 'Never',
+            Path: '/Properties/SecurityGroupEgress/1',
+            AfterValue: '{"CidrIp":"0.0.0.0/0","FromPort":8080,"IpProtocol":"tcp","ToPort":8080}',
+            AttributeChangeType: 'Add',
+          },
+          Evaluation: 'Static',
+          ChangeSource: 'DirectModification',
+        },
+      ],
+    },
+  },
+  {
+    Type: 'Resource',
+    HookInvocationCount: 0,
+    ResourceChange: {
+      Action: 'Add',
+      LogicalResourceId: 'EndpointsSecurityGroupfromProcessor443E5F6A7B8',
+      ResourceType: 'AWS::EC2::SecurityGroupIngress',
+      Scope: [],
+      Details: [],
+    },
+  },
+  {
+    Type: 'Resource',
+    HookInvocationCount: 0,
+    ResourceChange: {
+      Action: 'Modify',
+      LogicalResourceId: 'EndpointsSecurityGroupC9D0E1F2',
+      PhysicalResourceId: 'sg-0f1e2d3c4b5a69788',
+      ResourceType: 'AWS::EC2::SecurityGroup',
+      Replacement: 'False',
+      Scope: ['Tags'],
+      Details: [
+        {
+          Target: {
+            Attribute: 'Tags',
+            RequiresRecreation: 'Never',
+            Path: '/Properties/Tags/0/Value',
+            BeforeValue: 'a',
+            AfterValue: 'b',
+            AttributeChangeType: 'Modify',
+          },
+          Evaluation: 'Static',
+          ChangeSource: 'DirectModification',
+        },
+      ],
+    },
+  },
+];
+
+export function securityGroupChangeSet(): DescribeChangeSetOutput {
+  return header({ Changes: structuredClone(securityGroupChanges) });
+}
+
 /** The change set CloudFormation leaves when the template and parameters match the stack: nothing to deploy. */
 export function noChangesChangeSet(): DescribeChangeSetOutput {
   return header({

@@ -68,7 +68,12 @@ export function renderSummary({
   ].join(', ');
   const access = review.changes.filter((c) => c.accessChange).length;
   const keys = review.changes.filter((c) => c.keyPolicyChange).length;
-  const security = [plural(access, 'IAM change'), ...(keys > 0 ? [plural(keys, 'key-policy change')] : [])];
+  const groups = review.changes.filter((c) => c.securityGroupChange).length;
+  const security = [
+    plural(access, 'IAM change'),
+    ...(keys > 0 ? [plural(keys, 'key-policy change')] : []),
+    ...(groups > 0 ? [plural(groups, 'security-group change')] : []),
+  ];
   const touched = review.changes.filter((c) => c.stateful);
   let stateful: string;
   if (touched.length === 0) stateful = 'no stateful resource touched';
@@ -223,6 +228,8 @@ export function renderMarkdown(input: RenderInput): string {
   out.push(...securitySection(review.changes.filter((c) => c.accessChange)));
   out.push('## Key-policy changes', '');
   out.push(...securitySection(review.changes.filter((c) => c.keyPolicyChange)));
+  out.push('## Security-group changes', '');
+  out.push(...securitySection(review.changes.filter((c) => c.securityGroupChange)));
 
   const nested = review.changes.filter((c) => c.nestedChangeSetId);
   out.push('## Not reviewed here', '');

@@ -76,7 +76,19 @@ const ACCESS_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
   'AWS::Lambda::Function': ['Role'],
   'AWS::S3::AccessPoint': ['Policy'],
   'AWS::ECR::Repository': ['RepositoryPolicyText'],
+  'AWS::EC2::VPCEndpoint': ['PolicyDocument'],
 };
+
+/**
+ * Network access (VPC mode): a security group's rules, as standalone rule resources or as the group's own rule
+ * properties. What CDK Pipelines' ConfirmPermissionsBroadening called out besides IAM, which this review replaced.
+ */
+const SECURITY_GROUP_RULE_TYPES: ReadonlySet<string> = new Set([
+  'AWS::EC2::SecurityGroupIngress',
+  'AWS::EC2::SecurityGroupEgress',
+]);
+const SECURITY_GROUP_TYPE = 'AWS::EC2::SecurityGroup';
+const SECURITY_GROUP_RULES = ['SecurityGroupIngress', 'SecurityGroupEgress'];
 
 const KEY_TYPE = 'AWS::KMS::Key';
 const KEY_POLICY = 'KeyPolicy';
@@ -100,6 +112,8 @@ export interface ReviewedChange {
   readonly accessChange: boolean;
   /** A KMS key added, removed, replaced, or whose KeyPolicy changes. */
   readonly keyPolicyChange: boolean;
+  /** A security-group rule added, removed or changed, or a security group added, removed or replaced. */
+  readonly securityGroupChange: boolean;
   /** Resource properties before/after (IncludePropertyValues), as CloudFormation encoded them. */
   readonly beforeContext?: string;
   readonly afterContext?: string;
@@ -203,6 +217,10 @@ function classify(rc: ResourceChange): ReviewedChange {
     accessProperties.some((p) => changedProperties.has(p));
   const keyPolicyChange =
     resourceType === KEY_TYPE && (kind !== 'modified' || changedProperties.has(KEY_POLICY));
+  const securityGroupChange =
+    SECURITY_GROUP_RULE_TYPES.has(resourceType) ||
+    (resourceType === SECURITY_GROUP_TYPE &&
+      (kind !== 'modified' || SECURITY_GROUP_RULES.some((p) => changedProperties.has(p))));
   return {
     logicalId: rc.LogicalResourceId ?? '?',
     resourceType,
@@ -217,6 +235,7 @@ function classify(rc: ResourceChange): ReviewedChange {
     stateful: STATEFUL_TYPES.has(resourceType),
     accessChange,
     keyPolicyChange,
+    securityGroupChange,
     ...(rc.BeforeContext === undefined ? {} : { beforeContext: rc.BeforeContext }),
     ...(rc.AfterContext === undefined ? {} : { afterContext: rc.AfterContext }),
     ...(rc.ChangeSetId === undefined ? {} : { nestedChangeSetId: rc.ChangeSetId }),

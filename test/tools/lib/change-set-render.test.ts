@@ -12,6 +12,7 @@ import {
   OBJECTS_KEY,
   paginatedChangeSet,
   REPORTS_DATABASE,
+  securityGroupChangeSet,
   TABLE,
   tableKeySchemaChangeSet,
 } from '../change-set-fixtures.ts';
@@ -46,6 +47,18 @@ describe('the one-line summary (approval comment)', () => {
       'prod: 1 added, 4 modified, 1 replaced, 2 may be replaced, 1 removed; 3 IAM changes, 1 key-policy change; ' +
         'BLOCKED: stateful ProcessorAccessLogsBucket5A05A37B (removed), ProcessorIngestQueue3759D326 (replaced), ReportsDatabase9A1B2C3D (may be replaced) not allowed',
     );
+  });
+
+  it('counts security-group changes (VPC mode), and says nothing of them when there are none', () => {
+    const { summary, markdown } = render([securityGroupChangeSet()]);
+    expect(summary).toBe(
+      'prod: 1 added, 2 modified, 0 replaced, 0 removed; 0 IAM changes, 2 security-group changes; no stateful resource touched',
+    );
+    const groups = section(markdown, 'Security-group changes');
+    expect(groups).toContain('ProcessorFunctionSecurityGroupA1B2C3D4');
+    expect(groups).toContain('EndpointsSecurityGroupfromProcessor443E5F6A7B8');
+    expect(groups).not.toContain('EndpointsSecurityGroupC9D0E1F2');
+    expect(render([tableKeySchemaChangeSet()]).summary).not.toContain('security-group');
   });
 
   it('says when the replacement is allowed by config, and counts stale allowances', () => {

@@ -17,6 +17,7 @@ import {
   OBJECTS_KEY,
   paginatedChangeSet,
   REPORTS_DATABASE,
+  securityGroupChangeSet,
   TABLE,
   tableKeySchemaChangeSet,
 } from '../change-set-fixtures.ts';
@@ -110,6 +111,20 @@ describe('reviewChangeSet classifies what CloudFormation says it will do', () =>
     detail.Target.Name = 'ResourcePolicy';
     expect(byId(reviewChangeSet([page]), TABLE).accessChange).toBe(true);
     expect(byId(reviewChangeSet([tableKeySchemaChangeSet()]), TABLE).accessChange).toBe(false);
+  });
+
+  it('a security-group rule is a security-group change, as a rule resource or as a group property; a tag is not', () => {
+    const review = reviewChangeSet([securityGroupChangeSet()]);
+    expect(
+      Object.fromEntries(review.changes.map((c) => [c.logicalId, [c.securityGroupChange, c.accessChange]])),
+    ).toEqual({
+      ProcessorFunctionSecurityGroupA1B2C3D4: [true, false],
+      EndpointsSecurityGroupfromProcessor443E5F6A7B8: [true, false],
+      EndpointsSecurityGroupC9D0E1F2: [false, false],
+    });
+    // None of the other fixtures touches a security group.
+    const others = [tableKeySchemaChangeSet(), ...paginatedChangeSet(), alarmOnlyChangeSet()];
+    expect(reviewChangeSet(others).changes.filter((c) => c.securityGroupChange)).toEqual([]);
   });
 
   it('an empty change set (FAILED "didn\'t contain changes") is no changes, not an error', () => {
