@@ -1,18 +1,20 @@
 /**
  * Every SDK client the repository builds outside the handler gives up on a hung attempt and retries it, instead of
- * waiting forever: the operator tools, the local servers' clients (tests, the local environment, benchmarks) and the
- * integration harness. Each is pointed at a server that accepts requests and never answers; the control, a client
+ * waiting forever: the operator tools and the drift check, the local servers' clients (tests, the local environment,
+ * benchmarks), and the integration harness and its stage lookup. Each is pointed at a server that accepts requests and never answers; the control, a client
  * without the setting, is still waiting when all of them have failed, so this test fails if the setting goes.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dynamodbClientConfig, LOCAL_HTTP_TIMEOUTS, s3ClientConfig } from '../devkit/aws-servers.ts';
 import { IntegHarness } from '../integ/lib/harness.ts';
-import { INTEG_HTTP_TIMEOUTS } from '../integ/lib/target.ts';
+import { INTEG_HTTP_TIMEOUTS, stageLookupClients } from '../integ/lib/target.ts';
 import { HTTP_TIMEOUTS } from '../services/processor/src/clients.ts';
 import { type HungServer, startHungServer } from '../services/processor/test/support/hung-server.ts';
+import { main as driftCheck } from '../tools/drift-check.ts';
+import { EXIT, explainAwsError } from '../tools/lib/cli.ts';
 import { clientConfig, TOOL_HTTP_TIMEOUTS } from '../tools/lib/targets.ts';
 
 /** Short enough for a test; the defaults are checked below to be finite. */
@@ -43,6 +45,18 @@ async function withClient<C extends { destroy(): void }, T>(
     return await call(client);
   } finally {
     client.destroy();
+  }
+}
+
+/** `call` with the SDK's standard variables pointing every service at `endpoint`, with throwaway keys. */
+async function withEndpointEnv<T>(endpoint: string, call: () => Promise<T>): Promise<T> {
+  vi.stubEnv('AWS_ENDPOINT_URL', endpoint);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_KEYS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_KEYS.secretAccessKey);
+  try {
+    return await call();
+  } finally {
+    vi.unstubAllEnvs();
   }
 }
 
@@ -109,6 +123,29 @@ const cases: ReadonlyArray<
         SHORT,
       ).put('k', new Uint8Array([1])),
   ],
+  [
+    "the stage lookup of the integration tests' target (integ/lib/target.ts)",
+    CloudFormationClient,
+    (endpoint) =>
+      withEndpointEnv(endpoint, () =>
+        withClient(stageLookupClients(SHORT).cloudFormation(REGION), (c) =>
+          c.send(new DescribeStacksCommand({ StackName: 's' })),
+        ),
+      ),
+  ],
+  [
+    "the pipeline's drift check (tools/drift-check.ts), whose first call is DescribeStacks",
+    CloudFormationClient,
+    (endpoint) =>
+      withEndpointEnv(endpoint, () =>
+        driftCheck(
+          ['--stack-name', 's', '--region', REGION],
+          { out: () => {}, progress: () => {} },
+          undefined,
+          SHORT,
+        ),
+      ),
+  ],
 ];
 
 describe('SDK clients against a server that never answers', () => {
@@ -123,6 +160,25 @@ describe('SDK clients against a server that never answers', () => {
     },
     10_000, // a client that waits forever fails here, not at the suite's 60 s
   );
+
+  it('an operator tool reports the hung endpoint in one line, with the limit and the attempts, exit code 4', async () => {
+    const error = await withClient(
+      new CloudFormationClient({
+        ...clientConfig(
+          { region: REGION, endpoints: { cloudformation: hung.endpoint } },
+          'cloudformation',
+          SHORT,
+        ),
+        credentials: LOCAL_KEYS,
+      }),
+      (c) => c.send(new DescribeStacksCommand({ StackName: 's' })),
+    ).catch((e: unknown) => e);
+    const explained = explainAwsError(error);
+    expect(explained?.exitCode).toBe(EXIT.unreachable);
+    expect(explained?.message).toMatch(
+      /^no answer from the AWS endpoint in time on any of 3 attempts \(a request has exceeded the configured 200 ms requestTimeout\.\): check the network/,
+    );
+  });
 
   it('control: a client without the setting is still waiting after every one of them would have failed', async () => {
     const { requestHandler: _dropped, ...withoutTimeouts } = s3ClientConfig({

@@ -7,7 +7,6 @@
  *
  * Usage: see DRIFT_CHECK_HELP (`npm run drift-check -- --help`).
  */
-import { parseArgs } from 'node:util';
 import {
   CloudFormationClient,
   DescribeStackDriftDetectionStatusCommand,
@@ -17,8 +16,17 @@ import {
   type StackResourceDrift,
 } from '@aws-sdk/client-cloudformation';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { abandoningHungRequests } from '../services/processor/src/clients.ts';
-import { type Clock, consoleIo, EXIT, type Io, runTool, systemClock, ToolError } from './lib/cli.ts';
+import { abandoningHungRequests, type HttpTimeouts } from '../services/processor/src/clients.ts';
+import {
+  type Clock,
+  consoleIo,
+  EXIT,
+  type Io,
+  parseCommandArgs,
+  runTool,
+  systemClock,
+  ToolError,
+} from './lib/cli.ts';
 import { TOOL_HTTP_TIMEOUTS } from './lib/targets.ts';
 
 /** What the drift check concluded. Only `in-sync` and `not-deployed` let the deploy go ahead. */
@@ -228,8 +236,8 @@ Exit codes: 0 in sync, or nothing deployed yet; 1 drifted, detection failed, or 
 Endpoints: the AWS SDK's AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL_CLOUDFORMATION are honoured (loopback tests).`;
 
 /** Credentials of `roleArn`, for the CloudFormation client of the target account. */
-async function assumeRole(roleArn: string, region: string) {
-  const sts = new STSClient({ region, requestHandler: abandoningHungRequests(TOOL_HTTP_TIMEOUTS) });
+async function assumeRole(roleArn: string, region: string, timeouts: HttpTimeouts) {
+  const sts = new STSClient({ region, requestHandler: abandoningHungRequests(timeouts) });
   const { Credentials: c } = await sts.send(
     new AssumeRoleCommand({
       RoleArn: roleArn,
@@ -247,24 +255,15 @@ export async function main(
   argv: readonly string[],
   io: Io = consoleIo,
   clock: Clock = systemClock,
+  timeouts: HttpTimeouts = TOOL_HTTP_TIMEOUTS,
 ): Promise<number> {
-  let values: { 'stack-name'?: string; region?: string; 'role-arn'?: string; help?: boolean };
   // Not parseToolArgs: the pipeline names a stack, a region and a role, not a stage, so the tools' common
   // options (--stage, --endpoint, --dry-run) would be accepted here and mean nothing.
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        'stack-name': { type: 'string' },
-        region: { type: 'string' },
-        'role-arn': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    throw new ToolError(`${(error as Error).message}; see --help`, EXIT.usage);
-  }
+  const values = parseCommandArgs(argv, {
+    'stack-name': { type: 'string' },
+    region: { type: 'string' },
+    'role-arn': { type: 'string' },
+  });
   if (values.help) {
     io.out(DRIFT_CHECK_HELP);
     return 0;
@@ -274,10 +273,10 @@ export async function main(
   if (!stackName || !region)
     throw new ToolError('--stack-name and --region are required; see --help', EXIT.usage);
   const roleArn = values['role-arn'];
-  const credentials = roleArn ? await assumeRole(roleArn, region) : undefined;
+  const credentials = roleArn ? await assumeRole(roleArn, region, timeouts) : undefined;
   const cfn = new CloudFormationClient({
     region,
-    requestHandler: abandoningHungRequests(TOOL_HTTP_TIMEOUTS),
+    requestHandler: abandoningHungRequests(timeouts),
     ...(credentials ? { credentials } : {}),
   });
   const result = await checkStackDrift(cfn, stackName, { sleep: clock.sleep, now: clock.now });

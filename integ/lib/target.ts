@@ -141,10 +141,16 @@ export interface StageLookupClients {
   readonly sts: (region: string) => STSClient;
 }
 
-const defaultClients: StageLookupClients = {
-  cloudFormation: (region) => new CloudFormationClient({ region, requestHandler: INTEG_REQUEST_HANDLER }),
-  sts: (region) => new STSClient({ region, requestHandler: INTEG_REQUEST_HANDLER }),
-};
+/** The clients a deployed stage is looked up with (its stack's outputs, the caller's account). */
+export function stageLookupClients(timeouts: HttpTimeouts = INTEG_HTTP_TIMEOUTS): StageLookupClients {
+  const requestHandler = abandoningHungRequests(timeouts);
+  return {
+    cloudFormation: (region) => new CloudFormationClient({ region, requestHandler }),
+    sts: (region) => new STSClient({ region, requestHandler }),
+  };
+}
+
+const defaultClients = stageLookupClients();
 
 /**
  * Resolves a deployed stage: bucket, table and role from the pipeline's INTEG_* variables when set, otherwise from

@@ -259,6 +259,13 @@ export function explainAwsError(error: unknown): ToolError | undefined {
       EXIT.unknownHost,
     );
   }
+  if (socket && name === 'TimeoutError') {
+    const attempts = (e as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+    return new ToolError(
+      `no answer from ${socket.where} in time${attempts ? ` on any of ${attempts} attempts` : ''} (${message.replace(/^@smithy\/node-http-handler - \[ERROR\] /, '')}): check the network, the region and any --endpoint`,
+      EXIT.unreachable,
+    );
+  }
   if (socket) {
     return new ToolError(
       `could not reach ${socket.where} (${socket.code}): check the network, the region and any --endpoint (is \`npm start\` running, for the local environment?)`,
