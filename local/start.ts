@@ -133,9 +133,13 @@ export async function runStart(
     return 1;
   }
   for (const line of summary(report)) io.stdout(line);
-  const dropped =
-    report.keptIn === undefined && (report.undelivered.length > 0 || report.deadLetters.length > 0);
-  return dropped ? 1 : 0;
+  return stopExitCode(report);
+}
+
+/** 1 when the stop dropped messages (undelivered or dead letters, with no --data-dir to keep them), else 0. */
+export function stopExitCode(report: Pick<ClosingReport, 'keptIn' | 'undelivered' | 'deadLetters'>): 0 | 1 {
+  const held = report.undelivered.length > 0 || report.deadLetters.length > 0;
+  return held && report.keptIn === undefined ? 1 : 0;
 }
 
 /** The stop's last lines: the processor's counters, the queue's, and what the queue still held. */

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamodbClientConfig, s3ClientConfig } from '../../devkit/aws-servers.ts';
 import type { ReadyInfo } from '../../local/environment.ts';
 import { ProcessorMetricTotals } from '../../local/object-progress.ts';
-import { listReadyFiles, runStart, summary } from '../../local/start.ts';
+import { listReadyFiles, runStart, stopExitCode, summary } from '../../local/start.ts';
 import {
   DEFAULT_API_PORT,
   DEFAULT_DYNAMODB_PORT,
@@ -112,6 +112,14 @@ describe('the stop summary', () => {
     expect(summary({ ...report, keptIn: '/d/queue.json' }).at(-1)).toMatch(
       /^Kept in \/d\/queue\.json: the next start/,
     );
+  });
+
+  it('exits 1 when it dropped messages (no --data-dir), and 0 when it kept them or held none', () => {
+    expect(stopExitCode(report)).toBe(1);
+    expect(stopExitCode({ ...report, undelivered: [] })).toBe(1); // a dead letter alone is a loss too
+    expect(stopExitCode({ ...report, deadLetters: [] })).toBe(1);
+    expect(stopExitCode({ ...report, keptIn: '/d/queue.json' })).toBe(0);
+    expect(stopExitCode({ ...report, undelivered: [], deadLetters: [] })).toBe(0);
   });
 });
 
