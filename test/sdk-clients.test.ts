@@ -1,8 +1,9 @@
 /**
  * Every SDK client the repository builds outside the handler gives up on a hung attempt and retries it, instead of
- * waiting forever: the operator tools and the drift check, the local servers' clients (tests, the local environment,
- * benchmarks), and the integration harness and its stage lookup. Each is pointed at a server that accepts requests and never answers; the control, a client
- * without the setting, is still waiting when all of them have failed, so this test fails if the setting goes.
+ * waiting forever: the operator tools and the drift check, the local servers' clients (tests, the local
+ * environment, benchmarks), and the integration harness and its stage lookup. Each is pointed at a server that
+ * accepts requests and never answers; the control, a client without the setting, is still waiting when all of them
+ * have failed, so this test fails if the setting goes.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,7 +16,7 @@ import { HTTP_TIMEOUTS } from '../services/processor/src/clients.ts';
 import { type HungServer, startHungServer } from '../services/processor/test/support/hung-server.ts';
 import { main as driftCheck } from '../tools/drift-check.ts';
 import { EXIT, explainAwsError } from '../tools/lib/cli.ts';
-import { clientConfig, TOOL_HTTP_TIMEOUTS } from '../tools/lib/targets.ts';
+import { clientConfig, LOOPBACK_CREDENTIALS, TOOL_HTTP_TIMEOUTS } from '../tools/lib/targets.ts';
 
 /** Short enough for a test; the defaults are checked below to be finite. */
 const SHORT = { connectionMs: 200, requestMs: 200 } as const;
@@ -28,7 +29,6 @@ async function defaultAttempts(
 /** The most attempts any of them makes. */
 const MAX_ATTEMPTS = 4;
 const REGION = 'eu-west-1';
-const LOCAL_KEYS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 let hung: HungServer;
 beforeAll(async () => {
@@ -51,14 +51,23 @@ async function withClient<C extends { destroy(): void }, T>(
 /** `call` with the SDK's standard variables pointing every service at `endpoint`, with throwaway keys. */
 async function withEndpointEnv<T>(endpoint: string, call: () => Promise<T>): Promise<T> {
   vi.stubEnv('AWS_ENDPOINT_URL', endpoint);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_KEYS.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_KEYS.secretAccessKey);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', LOOPBACK_CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOOPBACK_CREDENTIALS.secretAccessKey);
   try {
     return await call();
   } finally {
     vi.unstubAllEnvs();
   }
 }
+
+/** DescribeStacks through a client configured as the operator tools configure theirs (loopback: throwaway keys). */
+const describeStackAsTools = (endpoint: string) =>
+  withClient(
+    new CloudFormationClient(
+      clientConfig({ region: REGION, endpoints: { cloudformation: endpoint } }, 'cloudformation', SHORT),
+    ),
+    (c) => c.send(new DescribeStacksCommand({ StackName: 's' })),
+  );
 
 /** One call through each client factory, with `SHORT` timeouts, against the hung server. */
 const cases: ReadonlyArray<
@@ -68,22 +77,7 @@ const cases: ReadonlyArray<
     (endpoint: string) => Promise<unknown>,
   ]
 > = [
-  [
-    'operator tools (tools/lib/targets.ts clientConfig)',
-    CloudFormationClient,
-    (endpoint) =>
-      withClient(
-        new CloudFormationClient({
-          ...clientConfig(
-            { region: REGION, endpoints: { cloudformation: endpoint } },
-            'cloudformation',
-            SHORT,
-          ),
-          credentials: LOCAL_KEYS,
-        }),
-        (c) => c.send(new DescribeStacksCommand({ StackName: 's' })),
-      ),
-  ],
+  ['operator tools (tools/lib/targets.ts clientConfig)', CloudFormationClient, describeStackAsTools],
   [
     'local S3 server (devkit s3ClientConfig)',
     S3Client,
@@ -162,23 +156,13 @@ describe('SDK clients against a server that never answers', () => {
   );
 
   it('an operator tool reports the hung endpoint in one line, with the limit and the attempts, exit code 4', async () => {
-    const error = await withClient(
-      new CloudFormationClient({
-        ...clientConfig(
-          { region: REGION, endpoints: { cloudformation: hung.endpoint } },
-          'cloudformation',
-          SHORT,
-        ),
-        credentials: LOCAL_KEYS,
-      }),
-      (c) => c.send(new DescribeStacksCommand({ StackName: 's' })),
-    ).catch((e: unknown) => e);
+    const error = await describeStackAsTools(hung.endpoint).catch((e: unknown) => e);
     const explained = explainAwsError(error);
     expect(explained?.exitCode).toBe(EXIT.unreachable);
     expect(explained?.message).toMatch(
       /^no answer from the AWS endpoint in time on any of 3 attempts \(a request has exceeded the configured 200 ms requestTimeout\.\): check the network/,
     );
-  });
+  }, 10_000);
 
   it('control: a client without the setting is still waiting after every one of them would have failed', async () => {
     const { requestHandler: _dropped, ...withoutTimeouts } = s3ClientConfig({

@@ -17,7 +17,6 @@ import { abandoningHungRequests, type HttpTimeouts } from '../../services/proces
  * build timeout with nothing printed.
  */
 export const INTEG_HTTP_TIMEOUTS: HttpTimeouts = { connectionMs: 5_000, requestMs: 20_000 };
-const INTEG_REQUEST_HANDLER = abandoningHungRequests(INTEG_HTTP_TIMEOUTS);
 
 export interface IntegTarget {
   readonly kind: 'local' | 'stage';
@@ -276,7 +275,10 @@ export function roleCredentials(
   let sts: STSClient | undefined;
   return async () => {
     if (current && current.expiration.getTime() - Date.now() > 5 * 60_000) return current;
-    sts ??= new STSClient({ region: target.region, requestHandler: INTEG_REQUEST_HANDLER });
+    sts ??= new STSClient({
+      region: target.region,
+      requestHandler: abandoningHungRequests(INTEG_HTTP_TIMEOUTS),
+    });
     current = await assumeRole(sts, roleArn, sessionName);
     return current;
   };

@@ -62,7 +62,7 @@ export const LOOPBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'lo
 /**
  * Per attempt: an operator's call (a page of a listing, a batch of 100 keys, a change set) answers in well under a
  * second; one still without a response after 20 s is on a dropped connection or a hung endpoint, and is abandoned
- * so that the SDK retries it (3 attempts). Without a limit a tool would wait forever and print nothing.
+ * so that the SDK retries it (its default attempts: 3, and 4 for DynamoDB). Without a limit a tool would wait forever and print nothing.
  */
 export const TOOL_HTTP_TIMEOUTS: HttpTimeouts = { connectionMs: 5_000, requestMs: 20_000 };
 
